@@ -1,0 +1,174 @@
+use serde_json::{Value, json};
+use time::macros::datetime;
+
+use super::*;
+
+fn authority() -> Value {
+    json!({"objectType": "Agent", "account": {"homePage": "https://lrs.example.org", "name": "vendor"}})
+}
+
+fn normalize(body: &Value) -> Result<Vec<NormalizedStatement>> {
+    let authority = authority();
+    let context = NormalizeContext {
+        version: XapiVersion::V1_0,
+        stored: datetime!(2026-11-23 10:00:00.123456789 UTC),
+        authority: &authority,
+    };
+    normalize_body(body.to_string().as_bytes(), &context)
+}
+
+fn minimal() -> Value {
+    json!({
+        "actor": {"mbox": "mailto:learner@example.org"},
+        "verb": {"id": "http://adlnet.gov/expapi/verbs/completed"},
+        "object": {"id": "https://example.org/activity/1"}
+    })
+}
+
+fn with(path: &[&str], value: Value) -> Value {
+    let mut statement = minimal();
+    let (last, parents) = path.split_last().unwrap();
+    let mut cursor = &mut statement;
+    for key in parents {
+        cursor = cursor
+            .as_object_mut()
+            .unwrap()
+            .entry(key.to_string())
+            .or_insert_with(|| json!({}));
+    }
+    cursor.as_object_mut().unwrap().insert(last.to_string(), value);
+    statement
+}
+
+fn without(key: &str) -> Value {
+    let mut statement = minimal();
+    statement.as_object_mut().unwrap().remove(key);
+    statement
+}
+
+#[test]
+fn assigns_what_the_lrs_assigns() {
+    let normalized = normalize(&minimal()).unwrap();
+    assert_eq!(normalized.len(), 1);
+    let statement: Value = serde_json::from_str(&normalized[0].json).unwrap();
+    assert_eq!(statement["id"], normalized[0].id.to_string());
+    assert_eq!(normalized[0].id.get_version_num(), 4);
+    assert_eq!(statement["stored"], "2026-11-23T10:00:00.123456Z");
+    assert_eq!(statement["timestamp"], "2026-11-23T10:00:00.123456Z");
+    assert_eq!(statement["version"], "1.0.0");
+    assert_eq!(statement["authority"], authority());
+}
+
+#[test]
+fn keeps_what_the_client_set_and_replaces_stored_and_authority() {
+    let mut statement = minimal();
+    let object = statement.as_object_mut().unwrap();
+    object.insert("id".into(), json!("6fa459ea-ee8a-3ca4-894e-db77e160355e"));
+    object.insert("timestamp".into(), json!("2026-01-02T03:04:05+02:00"));
+    object.insert("stored".into(), json!("1999-01-01T00:00:00Z"));
+    object.insert("version".into(), json!("1.0.3"));
+    object.insert("authority".into(), json!({"mbox": "mailto:forged@example.org"}));
+    let normalized = normalize(&statement).unwrap();
+    let stored: Value = serde_json::from_str(&normalized[0].json).unwrap();
+    assert_eq!(stored["id"], "6fa459ea-ee8a-3ca4-894e-db77e160355e");
+    assert_eq!(stored["timestamp"], "2026-01-02T03:04:05+02:00");
+    assert_eq!(stored["stored"], "2026-11-23T10:00:00.123456Z");
+    assert_eq!(stored["version"], "1.0.3");
+    assert_eq!(stored["authority"], authority());
+}
+
+#[test]
+fn a_2_0_request_defaults_the_statement_version_to_2_0_0() {
+    let authority = authority();
+    let context = NormalizeContext {
+        version: XapiVersion::V2_0,
+        stored: datetime!(2026-11-23 10:00:00 UTC),
+        authority: &authority,
+    };
+    let normalized = normalize_body(minimal().to_string().as_bytes(), &context).unwrap();
+    let statement: Value = serde_json::from_str(&normalized[0].json).unwrap();
+    assert_eq!(statement["version"], "2.0.0");
+}
+
+#[test]
+fn an_array_is_normalized_in_order() {
+    let body = json!([minimal(), with(&["verb", "id"], json!("http://adlnet.gov/expapi/verbs/passed"))]);
+    let normalized = normalize(&body).unwrap();
+    assert_eq!(normalized.len(), 2);
+    assert!(normalized[1].json.contains("verbs/passed"));
+    assert_ne!(normalized[0].id, normalized[1].id);
+}
+
+#[test]
+fn rejections_name_the_field_and_the_rule() {
+    let cases: Vec<(&str, Value, &str)> = vec![
+        ("body is a string", json!("statement"), "statement: body must be a statement object or an array"),
+        ("array item is not an object", json!([minimal(), 7]), "[1]: must be a JSON object"),
+        ("actor missing", without("actor"), "actor: is required"),
+        ("verb missing", without("verb"), "verb: is required"),
+        ("object missing", without("object"), "object: is required"),
+        ("id not a uuid", with(&["id"], json!("not-a-uuid")), "id: must be a UUID"),
+        ("id braced", with(&["id"], json!("{6fa459ea-ee8a-3ca4-894e-db77e160355e}")), "id: must be a UUID"),
+        ("id a number", with(&["id"], json!(7)), "id: must be a string"),
+        ("mbox without mailto", with(&["actor"], json!({"mbox": "learner@example.org"})), "actor.mbox: must be a mailto IRI"),
+        ("two identifiers", with(&["actor"], json!({"mbox": "mailto:a@example.org", "openid": "https://id.example.org/a"})), "actor: an Agent must have exactly one"),
+        ("no identifier", with(&["actor"], json!({"name": "Ann"})), "actor: an Agent must have exactly one"),
+        ("bad sha1", with(&["actor"], json!({"mbox_sha1sum": "abc"})), "actor.mbox_sha1sum: must be 40 hexadecimal digits"),
+        ("account without name", with(&["actor"], json!({"account": {"homePage": "https://sis.example.org"}})), "actor.account.name: is required"),
+        ("account homePage relative", with(&["actor"], json!({"account": {"homePage": "sis", "name": "a"}})), "actor.account.homePage: must be an absolute IRI"),
+        ("anonymous group without members", with(&["actor"], json!({"objectType": "Group"})), "actor.member: an anonymous Group must list its members"),
+        ("unknown actor type", with(&["actor"], json!({"objectType": "Robot", "mbox": "mailto:r@example.org"})), "actor.objectType: must be Agent or Group"),
+        ("verb id relative", with(&["verb", "id"], json!("completed")), "verb.id: must be an absolute IRI"),
+        ("verb without id", with(&["verb"], json!({"display": {"en-US": "did"}})), "verb.id: is required"),
+        ("activity id with space", with(&["object", "id"], json!("https://example.org/a b")), "object.id: must be an absolute IRI"),
+        ("statement ref id", with(&["object"], json!({"objectType": "StatementRef", "id": "x"})), "object.id: must be a UUID"),
+        ("nested substatement", with(&["object"], json!({"objectType": "SubStatement", "actor": {"mbox": "mailto:a@example.org"}, "verb": {"id": "http://example.org/v"}, "object": {"objectType": "SubStatement"}})), "object.object.objectType: a SubStatement must not contain a SubStatement"),
+        ("timestamp without zone", with(&["timestamp"], json!("2026-11-23T10:00:00")), "timestamp: must be an RFC 3339 timestamp"),
+        ("registration not a uuid", with(&["context", "registration"], json!("abc")), "context.registration: must be a UUID"),
+        ("scaled out of range", with(&["result", "score"], json!({"scaled": 1.5})), "result.score.scaled: must be between -1 and 1"),
+        ("raw above max", with(&["result", "score"], json!({"raw": 11, "max": 10})), "result.score.raw: must not be greater than max"),
+        ("raw below min", with(&["result", "score"], json!({"raw": -1, "min": 0})), "result.score.raw: must not be less than min"),
+        ("min above max", with(&["result", "score"], json!({"min": 5, "max": 1})), "result.score.min: must not be greater than max"),
+        ("success a string", with(&["result", "success"], json!("yes")), "result.success: must be true or false"),
+        ("duration not ISO 8601", with(&["result", "duration"], json!("90 seconds")), "result.duration: must be an ISO 8601 duration"),
+        ("version 3", with(&["version"], json!("3.0.0")), "version: must be a string starting with 1.0. or 2.0."),
+    ];
+    for (name, body, expected) in cases {
+        let error = normalize(&body).expect_err(name).to_string();
+        assert!(error.starts_with(expected), "{name}: got {error:?}, expected {expected:?}");
+    }
+}
+
+#[test]
+fn duplicate_ids_in_one_request_are_rejected() {
+    let statement = with(&["id"], json!("6fa459ea-ee8a-3ca4-894e-db77e160355e"));
+    let error = normalize(&json!([statement, statement])).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "[1].id: duplicates the id of statement [0] in the same request"
+    );
+}
+
+#[test]
+fn malformed_json_is_a_json_error() {
+    let authority = authority();
+    let context = NormalizeContext {
+        version: XapiVersion::V1_0,
+        stored: datetime!(2026-11-23 10:00:00 UTC),
+        authority: &authority,
+    };
+    let error = normalize_body(br#"{"actor": "#, &context).unwrap_err();
+    assert!(matches!(error, Error::Json(_)), "{error:?}");
+    assert!(error.to_string().starts_with("body is not valid JSON"), "{error}");
+}
+
+#[test]
+fn normalized_statements_yield_columns() {
+    let normalized = normalize(&with(&["result", "score"], json!({"scaled": 0.5}))).unwrap();
+    let columns = crate::extract_columns(&normalized[0].json).unwrap();
+    assert_eq!(columns.id, normalized[0].id);
+    assert_eq!(columns.stored_us, 1_795_428_000_123_456);
+    assert_eq!(columns.timestamp_us, 1_795_428_000_123_456);
+    assert_eq!(columns.actor_ifi, "mbox:mailto:learner@example.org");
+    assert_eq!(columns.score_scaled, Some(0.5));
+}
