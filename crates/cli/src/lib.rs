@@ -1,1 +1,130 @@
-//! placeholder
+//! The `learnstream` binary's wiring: from a validated [`Config`] to running processes. What
+//! flows in is configuration and a shutdown signal; what comes out is an HTTP listener (the LRS,
+//! or for a lone sink only health and metrics) and a sink task, both stopping cleanly on
+//! shutdown.
+//!
+//! `main.rs` only parses arguments, sets up logging and signals, and calls [`start`]; the
+//! end-to-end tests call [`start`] the same way.
+
+mod config;
+
+use std::net::SocketAddr;
+
+use anyhow::Context as _;
+use axum::Router;
+use axum::routing::get;
+use learnstream_intake::{AppState, AppStateParts};
+use learnstream_kafka::DurableProducer;
+use learnstream_store::StatementStore;
+use metrics_exporter_prometheus::PrometheusHandle;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+pub use config::{Config, LogConfig, LogFormat, ValidatedConfig};
+
+/// Which parts of learnstream a process runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Roles {
+    /// The LRS endpoints and the sink, in one process: the default on one machine.
+    IntakeAndSink,
+    /// The LRS endpoints only.
+    Intake,
+    /// The sink only, with `/health` and `/metrics` on the HTTP listener.
+    Sink,
+}
+
+impl Roles {
+    fn intake(self) -> bool {
+        matches!(self, Roles::IntakeAndSink | Roles::Intake)
+    }
+
+    fn sink(self) -> bool {
+        matches!(self, Roles::IntakeAndSink | Roles::Sink)
+    }
+}
+
+/// A started process.
+#[derive(Debug)]
+pub struct Started {
+    /// Where the HTTP listener is bound (useful when the configuration asked for port 0).
+    pub http_address: SocketAddr,
+    tasks: JoinSet<anyhow::Result<()>>,
+}
+
+impl Started {
+    /// Waits until every part has stopped (after shutdown, or when one fails).
+    pub async fn wait(mut self) -> anyhow::Result<()> {
+        while let Some(joined) = self.tasks.join_next().await {
+            joined.context("a learnstream task panicked")??;
+        }
+        Ok(())
+    }
+}
+
+/// Prepares the services (migrations for the sink, topics for everyone) and starts the roles.
+pub async fn start(
+    validated: ValidatedConfig,
+    roles: Roles,
+    metrics: Option<PrometheusHandle>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<Started> {
+    let ValidatedConfig { config, credentials } = validated;
+    if roles.sink() {
+        let report = learnstream_store::migrate(&config.clickhouse)
+            .await
+            .context("applying clickhouse migrations")?;
+        tracing::info!(applied = ?report.applied, "clickhouse schema is current");
+    }
+    learnstream_kafka::ensure_topics(&config.kafka)
+        .await
+        .context("creating kafka topics")?;
+    let store = StatementStore::new(&config.clickhouse);
+
+    let router = if roles.intake() {
+        let credentials = credentials.context("serving the LRS needs validated credentials")?;
+        learnstream_intake::router(AppState::new(AppStateParts {
+            producer: DurableProducer::new(&config.kafka).context("creating kafka producer")?,
+            store: store.clone(),
+            credentials,
+            statements_topic: config.kafka.statements_topic.clone(),
+            max_body_bytes: config.http.max_body_bytes,
+            metrics,
+        }))
+    } else {
+        ops_router(metrics)
+    };
+    let listener = tokio::net::TcpListener::bind(config.http.listen)
+        .await
+        .with_context(|| format!("binding {}", config.http.listen))?;
+    let http_address = listener.local_addr()?;
+    tracing::info!(%http_address, ?roles, "listening");
+
+    let mut tasks = JoinSet::new();
+    let http_shutdown = shutdown.clone();
+    tasks.spawn(async move {
+        axum::serve(listener, router)
+            .with_graceful_shutdown(http_shutdown.cancelled_owned())
+            .await
+            .context("http server")
+    });
+    if roles.sink() {
+        let sink_shutdown = shutdown.clone();
+        tasks.spawn(async move {
+            let outcome = learnstream_sink::run(&config.kafka, &config.sink, store, sink_shutdown).await;
+            outcome.context("sink")
+        });
+    }
+    Ok(Started {
+        http_address,
+        tasks,
+    })
+}
+
+/// A lone sink's HTTP side: liveness and metrics.
+fn ops_router(metrics: Option<PrometheusHandle>) -> Router {
+    let router = Router::new().route("/health", get(|| async { "ok" }));
+    match metrics {
+        Some(handle) => router.route("/metrics", get(move || std::future::ready(handle.render()))),
+        None => router,
+    }
+}

@@ -1,1 +1,81 @@
-//! placeholder
+//! The LRS's HTTP side. What flows in: xAPI requests from vendors' clients. What flows out:
+//! normalized statement batches to Kafka (`POST`), answered only once the brokers acknowledged
+//! them, and statements read back from ClickHouse (`GET`).
+//!
+//! [`router`] builds the whole application from an [`AppState`], so tests drive it with
+//! `Router::oneshot` and no socket.
+
+mod about;
+mod auth;
+mod config;
+mod error;
+mod metrics;
+mod state;
+mod statements;
+
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::HeaderValue;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use learnstream_xapi::XapiVersion;
+use tower_http::trace::TraceLayer;
+
+pub use auth::{Credentials, Principal};
+pub use config::{AuthConfig, CredentialConfig, HttpConfig};
+pub use error::{ApiError, ErrorCode};
+pub use metrics::describe as describe_metrics;
+pub use state::{AppState, AppStateParts};
+
+/// The whole HTTP application.
+pub fn router(state: AppState) -> Router {
+    let mut router = Router::new()
+        .route("/xapi/about", get(about::about))
+        .route(
+            "/xapi/statements",
+            get(statements::get_statements).post(statements::post_statements),
+        )
+        .route("/health", get(health));
+    if state.metrics().is_some() {
+        router = router.route("/metrics", get(render_metrics));
+    }
+    router
+        .layer(DefaultBodyLimit::max(state.max_body_bytes()))
+        .layer(middleware::from_fn(xapi_version_header))
+        .route_layer(middleware::from_fn(metrics::track_http))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// `GET /health`: the process is up and serving.
+async fn health() -> &'static str {
+    "ok"
+}
+
+async fn render_metrics(State(state): State<AppState>) -> Response {
+    match state.metrics() {
+        Some(handle) => handle.render().into_response(),
+        None => axum::http::StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+/// Every response says which xAPI version it speaks: the request's, or 1.0.3 when the request
+/// named none the LRS serves.
+async fn xapi_version_header(request: Request, next: Next) -> Response {
+    let version = request
+        .headers()
+        .get(statements::VERSION_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| XapiVersion::from_header(value).ok())
+        .unwrap_or(XapiVersion::V1_0);
+    let mut response = next.run(request).await;
+    response.headers_mut().insert(
+        statements::VERSION_HEADER,
+        HeaderValue::from_static(version.header_value()),
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,5 +1,4 @@
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use rdkafka::ClientConfig;
 use serde::Deserialize;
@@ -24,8 +23,7 @@ pub struct KafkaConfig {
     /// so this bounds the largest request (see `http.max_body_bytes`).
     pub max_message_bytes: usize,
     /// How long the intake waits for the brokers to acknowledge a batch before it answers 503.
-    #[serde(with = "millis")]
-    pub produce_timeout_ms: Duration,
+    pub produce_timeout_ms: u64,
     /// Extra librdkafka settings applied to every client (e.g. `security.protocol`,
     /// `sasl.mechanisms`). Settings learnstream relies on (acks, idempotence, offset storage)
     /// cannot be overridden here.
@@ -41,7 +39,7 @@ impl Default for KafkaConfig {
             partitions: 6,
             replication_factor: 1,
             max_message_bytes: 16 * 1024 * 1024,
-            produce_timeout_ms: Duration::from_secs(30),
+            produce_timeout_ms: 30_000,
             client_options: BTreeMap::new(),
         }
     }
@@ -69,7 +67,7 @@ impl KafkaConfig {
             .set("message.max.bytes", self.max_message_bytes.to_string())
             .set(
                 "message.timeout.ms",
-                self.produce_timeout_ms.as_millis().to_string(),
+                self.produce_timeout_ms.to_string(),
             )
             .set("linger.ms", "2");
         config
@@ -105,15 +103,5 @@ impl KafkaConfig {
             ));
         }
         Ok(())
-    }
-}
-
-mod millis {
-    use std::time::Duration;
-
-    use serde::{Deserialize, Deserializer};
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
-        u64::deserialize(deserializer).map(Duration::from_millis)
     }
 }

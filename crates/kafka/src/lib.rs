@@ -13,6 +13,7 @@ mod admin;
 mod config;
 mod envelope;
 mod error;
+mod producer;
 
 pub use admin::ensure_topics;
 pub use config::KafkaConfig;
@@ -20,3 +21,4 @@ pub use envelope::{
     CONTENT_TYPE, CONTENT_TYPE_HEADER, DecodedBatch, SCHEMA_VERSION, encode_batch, decode_batch,
 };
 pub use error::{Error, Result};
+pub use producer::{Delivered, DurableProducer, ProduceError};

@@ -1,0 +1,178 @@
+//! HTTP Basic authentication against the configured credentials.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::{FromRef, FromRequestParts};
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{Value, json};
+use subtle::ConstantTimeEq;
+
+use crate::config::{AuthConfig, CredentialConfig};
+use crate::error::{ApiError, ErrorCode};
+use crate::state::AppState;
+
+/// The validated credentials, by user name.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    by_username: HashMap<String, Credential>,
+}
+
+#[derive(Debug, Clone)]
+struct Credential {
+    password: SecretString,
+    principal: Arc<Principal>,
+}
+
+/// Who sent a request: the credential's user, its tenant and the authority the LRS records on
+/// the statements it sends.
+#[derive(Debug)]
+pub struct Principal {
+    pub username: String,
+    pub tenant: String,
+    pub authority: Value,
+}
+
+impl Credentials {
+    /// Checks the configured credentials: at least one, unique user names, no empty field.
+    pub fn from_config(config: &AuthConfig, public_url: &str) -> Result<Self, String> {
+        if config.credentials.is_empty() {
+            return Err("auth.credentials: at least one credential is required".to_owned());
+        }
+        let mut by_username = HashMap::new();
+        for (index, CredentialConfig { username, password, tenant }) in config.credentials.iter().enumerate() {
+            if username.is_empty() || username.contains(':') {
+                return Err(format!(
+                    "auth.credentials[{index}].username: must be non-empty and contain no ':'"
+                ));
+            }
+            if password.expose_secret().is_empty() {
+                return Err(format!("auth.credentials[{index}].password: must not be empty"));
+            }
+            if tenant.is_empty() {
+                return Err(format!("auth.credentials[{index}].tenant: must not be empty"));
+            }
+            let principal = Principal {
+                username: username.clone(),
+                tenant: tenant.clone(),
+                authority: json!({
+                    "objectType": "Agent",
+                    "name": username,
+                    "account": {"homePage": public_url, "name": username},
+                }),
+            };
+            let credential = Credential {
+                password: password.clone(),
+                principal: Arc::new(principal),
+            };
+            if by_username.insert(username.clone(), credential).is_some() {
+                return Err(format!("auth.credentials[{index}].username: {username:?} is listed twice"));
+            }
+        }
+        Ok(Credentials { by_username })
+    }
+
+    fn authenticate(&self, header: Option<&str>) -> Result<Arc<Principal>, ApiError> {
+        let unauthorized = || ApiError::new(ErrorCode::Unauthorized, "valid HTTP Basic credentials are required");
+        let encoded = header
+            .and_then(|value| value.strip_prefix("Basic "))
+            .ok_or_else(unauthorized)?;
+        let decoded = STANDARD.decode(encoded.trim()).map_err(|_| unauthorized())?;
+        let decoded = String::from_utf8(decoded).map_err(|_| unauthorized())?;
+        let (username, password) = decoded.split_once(':').ok_or_else(unauthorized)?;
+        let credential = self.by_username.get(username).ok_or_else(unauthorized)?;
+        let matches: bool = credential
+            .password
+            .expose_secret()
+            .as_bytes()
+            .ct_eq(password.as_bytes())
+            .into();
+        if !matches {
+            return Err(unauthorized());
+        }
+        Ok(Arc::clone(&credential.principal))
+    }
+}
+
+/// Extracts the authenticated [`Principal`]; rejects the request with 401 otherwise.
+#[derive(Debug)]
+pub(crate) struct Authenticated(pub(crate) Arc<Principal>);
+
+impl<S> FromRequestParts<S> for Authenticated
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let state = AppState::from_ref(state);
+        let header = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|value| value.to_str().ok());
+        state.credentials().authenticate(header).map(Authenticated)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn credentials() -> Credentials {
+        let config = AuthConfig {
+            credentials: vec![CredentialConfig {
+                username: "vendor".into(),
+                password: SecretString::from("s3cret"),
+                tenant: "district-7".into(),
+            }],
+        };
+        Credentials::from_config(&config, "https://lrs.example.org").unwrap()
+    }
+
+    fn basic(user_and_password: &str) -> String {
+        format!("Basic {}", STANDARD.encode(user_and_password))
+    }
+
+    #[test]
+    fn the_right_password_yields_the_principal_and_authority() {
+        let principal = credentials().authenticate(Some(&basic("vendor:s3cret"))).unwrap();
+        assert_eq!(principal.tenant, "district-7");
+        assert_eq!(principal.authority["account"]["homePage"], "https://lrs.example.org");
+        assert_eq!(principal.authority["account"]["name"], "vendor");
+    }
+
+    #[test]
+    fn anything_else_is_unauthorized() {
+        let credentials = credentials();
+        for header in [
+            None,
+            Some("Bearer abc".to_owned()),
+            Some("Basic !!!".to_owned()),
+            Some(basic("vendor:wrong")),
+            Some(basic("vendor")),
+            Some(basic("other:s3cret")),
+        ] {
+            let error = credentials.authenticate(header.as_deref()).unwrap_err();
+            assert_eq!(error.code, ErrorCode::Unauthorized, "{header:?}");
+        }
+    }
+
+    #[test]
+    fn configuration_mistakes_are_named() {
+        let empty = Credentials::from_config(&AuthConfig::default(), "x").unwrap_err();
+        assert_eq!(empty, "auth.credentials: at least one credential is required");
+        let duplicate = AuthConfig {
+            credentials: vec![
+                CredentialConfig { username: "a".into(), password: SecretString::from("p"), tenant: "t".into() },
+                CredentialConfig { username: "a".into(), password: SecretString::from("q"), tenant: "t".into() },
+            ],
+        };
+        let error = Credentials::from_config(&duplicate, "x").unwrap_err();
+        assert_eq!(error, "auth.credentials[1].username: \"a\" is listed twice");
+    }
+}

@@ -1,0 +1,54 @@
+use std::net::SocketAddr;
+
+use secrecy::SecretString;
+use serde::Deserialize;
+
+/// The HTTP side of the LRS.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Address the LRS listens on.
+    pub listen: SocketAddr,
+    /// Base URL clients reach the LRS at; the home page of the authority the LRS puts on
+    /// statements.
+    pub public_url: String,
+    /// Largest request body accepted, in bytes; larger requests get 413. Must stay below
+    /// `kafka.max_message_bytes`, since one request becomes one Kafka message.
+    pub max_body_bytes: usize,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_url: "http://127.0.0.1:8080".to_owned(),
+            max_body_bytes: 8 * 1024 * 1024,
+        }
+    }
+}
+
+/// Who may use the LRS.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// HTTP Basic credentials; each one writes into and reads from its tenant.
+    pub credentials: Vec<CredentialConfig>,
+}
+
+/// One HTTP Basic credential.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CredentialConfig {
+    /// The user name (the Basic auth key).
+    pub username: String,
+    /// The password (the Basic auth secret); never printed.
+    pub password: SecretString,
+    /// The tenant (e.g. a district or a vendor integration) whose statements this credential
+    /// writes and reads.
+    #[serde(default = "default_tenant")]
+    pub tenant: String,
+}
+
+fn default_tenant() -> String {
+    "default".to_owned()
+}

@@ -1,0 +1,139 @@
+//! Every HTTP error the LRS answers passes through here: an [`ErrorCode`] decides the status,
+//! the message tells the client what to fix. Internal errors are logged with their context and
+//! shown to the client only as a generic message.
+
+use std::fmt;
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+/// The kinds of failure a client can see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    /// The request breaks a rule of xAPI (400).
+    BadRequest,
+    /// No or wrong credentials (401).
+    Unauthorized,
+    /// The resource does not exist (404).
+    NotFound,
+    /// The body is larger than the configured limit (413).
+    PayloadTooLarge,
+    /// Kafka or ClickHouse cannot take or answer the request now; retry later (503).
+    Unavailable,
+    /// A defect or an unexpected failure (500).
+    Internal,
+}
+
+impl ErrorCode {
+    pub fn http_status(self) -> StatusCode {
+        match self {
+            ErrorCode::BadRequest => StatusCode::BAD_REQUEST,
+            ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
+            ErrorCode::NotFound => StatusCode::NOT_FOUND,
+            ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::BadRequest => "bad_request",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::Unavailable => "unavailable",
+            ErrorCode::Internal => "internal",
+        }
+    }
+}
+
+/// Seconds a client should wait before retrying a 503.
+const RETRY_AFTER_SECONDS: &str = "1";
+
+/// An error answered to the client.
+#[derive(Debug)]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        ApiError {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// An unexpected failure: logs `context` and the error, tells the client nothing more.
+    pub fn internal(context: &str, error: &dyn fmt::Display) -> Self {
+        tracing::error!(%error, "{context}");
+        ApiError::new(ErrorCode::Internal, "internal error")
+    }
+
+    /// A dependency is unavailable: logs it, asks the client to retry.
+    pub fn unavailable(context: &str, error: &dyn fmt::Display) -> Self {
+        tracing::warn!(%error, "{context}");
+        ApiError::new(
+            ErrorCode::Unavailable,
+            format!("{context}; retry after {RETRY_AFTER_SECONDS} s"),
+        )
+    }
+}
+
+impl From<learnstream_xapi::Error> for ApiError {
+    fn from(error: learnstream_xapi::Error) -> Self {
+        ApiError::new(ErrorCode::BadRequest, error.to_string())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({"error": {"code": self.code.as_str(), "message": self.message}});
+        let mut response = (self.code.http_status(), axum::Json(body)).into_response();
+        let headers = response.headers_mut();
+        match self.code {
+            ErrorCode::Unavailable => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECONDS));
+            }
+            ErrorCode::Unauthorized => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Basic realm=\"learnstream\""),
+                );
+            }
+            _ => {}
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_has_its_status() {
+        let expected = [
+            (ErrorCode::BadRequest, 400),
+            (ErrorCode::Unauthorized, 401),
+            (ErrorCode::NotFound, 404),
+            (ErrorCode::PayloadTooLarge, 413),
+            (ErrorCode::Unavailable, 503),
+            (ErrorCode::Internal, 500),
+        ];
+        for (code, status) in expected {
+            assert_eq!(code.http_status().as_u16(), status, "{code:?}");
+        }
+    }
+
+    #[test]
+    fn unavailable_tells_when_to_retry_and_unauthorized_how_to_authenticate() {
+        let response = ApiError::new(ErrorCode::Unavailable, "kafka").into_response();
+        assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+        let response = ApiError::new(ErrorCode::Unauthorized, "who").into_response();
+        assert!(response.headers().contains_key(header::WWW_AUTHENTICATE));
+    }
+}

@@ -1,0 +1,53 @@
+//! The intake's metrics, named and described in one place.
+
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request};
+use axum::middleware::Next;
+use axum::response::Response;
+
+pub(crate) const HTTP_REQUESTS: &str = "learnstream_http_requests_total";
+pub(crate) const HTTP_REQUEST_SECONDS: &str = "learnstream_http_request_duration_seconds";
+pub(crate) const STATEMENTS_ACCEPTED: &str = "learnstream_intake_statements_accepted_total";
+pub(crate) const PRODUCE_SECONDS: &str = "learnstream_intake_produce_duration_seconds";
+pub(crate) const PRODUCE_FAILURES: &str = "learnstream_intake_produce_failures_total";
+
+/// Registers the descriptions of the intake's metrics with the installed recorder.
+pub fn describe() {
+    metrics::describe_counter!(HTTP_REQUESTS, "HTTP requests answered, by method, route and status");
+    metrics::describe_histogram!(
+        HTTP_REQUEST_SECONDS,
+        metrics::Unit::Seconds,
+        "time to answer an HTTP request, by method and route"
+    );
+    metrics::describe_counter!(
+        STATEMENTS_ACCEPTED,
+        "statements acknowledged by Kafka and answered as accepted"
+    );
+    metrics::describe_histogram!(
+        PRODUCE_SECONDS,
+        metrics::Unit::Seconds,
+        "time from handing a statement batch to the producer to the brokers' acknowledgement"
+    );
+    metrics::describe_counter!(
+        PRODUCE_FAILURES,
+        "statement batches Kafka did not acknowledge, by reason (queue_full, failed)"
+    );
+}
+
+/// Counts and times every request, labelled by its route template rather than its raw path.
+pub(crate) async fn track_http(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().to_string();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    metrics::counter!(HTTP_REQUESTS, "method" => method.clone(), "route" => route.clone(), "status" => status)
+        .increment(1);
+    metrics::histogram!(HTTP_REQUEST_SECONDS, "method" => method, "route" => route)
+        .record(started.elapsed().as_secs_f64());
+    response
+}

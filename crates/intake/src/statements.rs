@@ -1,0 +1,176 @@
+//! The Statement Resource: `POST` normalizes and produces a batch to Kafka and answers once the
+//! brokers acknowledged it; `GET` reads what the sink stored in ClickHouse.
+
+use std::time::Instant;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Query, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use learnstream_kafka::{CONTENT_TYPE as BATCH_CONTENT_TYPE, CONTENT_TYPE_HEADER, ProduceError, encode_batch};
+use learnstream_xapi::{NormalizeContext, NormalizedStatement, XapiVersion, normalize_body};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::auth::{Authenticated, Principal};
+use crate::error::{ApiError, ErrorCode};
+use crate::metrics::{PRODUCE_FAILURES, PRODUCE_SECONDS, STATEMENTS_ACCEPTED};
+use crate::state::AppState;
+
+pub(crate) const VERSION_HEADER: &str = "x-experience-api-version";
+
+/// Bodies above this size are normalized on the blocking pool, so that a large batch does not
+/// hold an async worker for milliseconds.
+const INLINE_NORMALIZE_LIMIT: usize = 64 * 1024;
+
+/// `POST /xapi/statements`: one statement or an array of them. Answers with their ids once Kafka
+/// has every one of them durably: the whole request travels as one message.
+pub(crate) async fn post_statements(
+    State(state): State<AppState>,
+    Authenticated(principal): Authenticated,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Vec<Uuid>>, ApiError> {
+    let version = request_version(&headers)?;
+    require_json(&headers)?;
+    let body = body.map_err(|rejection| body_error(rejection, state.max_body_bytes()))?;
+    let statements = normalize(body, version, principal.clone()).await?;
+    if statements.is_empty() {
+        return Ok(Json(Vec::new()));
+    }
+    publish(&state, &principal, &statements).await?;
+    Ok(Json(statements.iter().map(|statement| statement.id).collect()))
+}
+
+async fn normalize(
+    body: Bytes,
+    version: XapiVersion,
+    principal: std::sync::Arc<Principal>,
+) -> Result<Vec<NormalizedStatement>, ApiError> {
+    let inline = body.len() <= INLINE_NORMALIZE_LIMIT;
+    let run = move || {
+        let context = NormalizeContext {
+            version,
+            stored: OffsetDateTime::now_utc(),
+            authority: &principal.authority,
+        };
+        normalize_body(&body, &context)
+    };
+    if inline {
+        return Ok(run()?);
+    }
+    let normalized = tokio::task::spawn_blocking(run)
+        .await
+        .map_err(|error| ApiError::internal("normalizing statements panicked", &error))?;
+    Ok(normalized?)
+}
+
+async fn publish(state: &AppState, principal: &Principal, statements: &[NormalizedStatement]) -> Result<(), ApiError> {
+    let payload = encode_batch(&principal.tenant, statements.iter().map(|statement| statement.json.as_str()));
+    let started = Instant::now();
+    let result = state
+        .producer()
+        .send(
+            state.statements_topic(),
+            None,
+            &payload,
+            &[(CONTENT_TYPE_HEADER, BATCH_CONTENT_TYPE.as_bytes())],
+        )
+        .await;
+    metrics::histogram!(PRODUCE_SECONDS).record(started.elapsed().as_secs_f64());
+    match result {
+        Ok(_) => {
+            metrics::counter!(STATEMENTS_ACCEPTED).increment(statements.len() as u64);
+            Ok(())
+        }
+        Err(ProduceError::QueueFull) => {
+            metrics::counter!(PRODUCE_FAILURES, "reason" => "queue_full").increment(1);
+            Err(ApiError::unavailable("the statement queue is full", &ProduceError::QueueFull))
+        }
+        Err(error) => {
+            metrics::counter!(PRODUCE_FAILURES, "reason" => "failed").increment(1);
+            Err(ApiError::unavailable("the statements could not be stored durably", &error))
+        }
+    }
+}
+
+/// `GET /xapi/statements?statementId=…`: the stored statement.
+pub(crate) async fn get_statements(
+    State(state): State<AppState>,
+    Authenticated(principal): Authenticated,
+    headers: HeaderMap,
+    Query(parameters): Query<Vec<(String, String)>>,
+) -> Result<Response, ApiError> {
+    request_version(&headers)?;
+    let mut statement_id = None;
+    for (name, value) in &parameters {
+        match name.as_str() {
+            "statementId" => statement_id = Some(value),
+            other => {
+                return Err(ApiError::new(
+                    ErrorCode::BadRequest,
+                    format!("{other}: is not a parameter this LRS answers yet; query by statementId"),
+                ));
+            }
+        }
+    }
+    let statement_id = statement_id
+        .ok_or_else(|| ApiError::new(ErrorCode::BadRequest, "statementId: is required"))?;
+    let statement_id = Uuid::try_parse(statement_id)
+        .map_err(|_| ApiError::new(ErrorCode::BadRequest, "statementId: must be a UUID"))?;
+    let stored = state
+        .store()
+        .statement_by_id(&principal.tenant, statement_id)
+        .await
+        .map_err(|error| ApiError::unavailable("the statement store cannot be read", &error))?;
+    match stored {
+        Some(json) => Ok((
+            StatusCode::OK,
+            [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+            json,
+        )
+            .into_response()),
+        None => Err(ApiError::new(
+            ErrorCode::NotFound,
+            format!("statementId: no statement {statement_id}"),
+        )),
+    }
+}
+
+fn request_version(headers: &HeaderMap) -> Result<XapiVersion, ApiError> {
+    let value = headers
+        .get(VERSION_HEADER)
+        .ok_or_else(|| ApiError::new(ErrorCode::BadRequest, "X-Experience-API-Version: header is required"))?;
+    let text = value.to_str().map_err(|_| {
+        ApiError::new(ErrorCode::BadRequest, "X-Experience-API-Version: must be ASCII")
+    })?;
+    Ok(XapiVersion::from_header(text)?)
+}
+
+fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
+    let content_type = headers
+        .get(CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default();
+    let media_type = content_type.split(';').next().unwrap_or_default().trim();
+    if media_type.eq_ignore_ascii_case("application/json") {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        ErrorCode::BadRequest,
+        format!("Content-Type: must be application/json, got {content_type:?}"),
+    ))
+}
+
+fn body_error(rejection: BytesRejection, limit: usize) -> ApiError {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        return ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            format!("body: larger than the limit of {limit} bytes"),
+        );
+    }
+    ApiError::new(ErrorCode::BadRequest, format!("body: {rejection}"))
+}

@@ -1,0 +1,182 @@
+//! Handler tests through `Router::oneshot`: every request here is answered before it reaches
+//! Kafka or ClickHouse (the end-to-end tests in `tests/` cover those paths on real services).
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use base64::Engine as _;
+use http_body_util::BodyExt as _;
+use learnstream_kafka::{DurableProducer, KafkaConfig};
+use learnstream_store::{ClickHouseConfig, StatementStore};
+use secrecy::SecretString;
+use serde_json::Value;
+use tower::ServiceExt as _;
+
+use super::*;
+
+fn app() -> Router {
+    let kafka = KafkaConfig {
+        // Nothing listens here; no test below may reach the broker.
+        brokers: "127.0.0.1:1".to_owned(),
+        ..KafkaConfig::default()
+    };
+    let auth = AuthConfig {
+        credentials: vec![CredentialConfig {
+            username: "vendor".to_owned(),
+            password: SecretString::from("s3cret"),
+            tenant: "district-7".to_owned(),
+        }],
+    };
+    router(AppState::new(AppStateParts {
+        producer: DurableProducer::new(&kafka).unwrap(),
+        store: StatementStore::new(&ClickHouseConfig {
+            url: "http://127.0.0.1:1".to_owned(),
+            ..ClickHouseConfig::default()
+        }),
+        credentials: Credentials::from_config(&auth, "https://lrs.example.org").unwrap(),
+        statements_topic: kafka.statements_topic,
+        max_body_bytes: 1024,
+        metrics: None,
+    }))
+}
+
+fn authorization() -> String {
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode("vendor:s3cret")
+    )
+}
+
+fn post() -> axum::http::request::Builder {
+    Request::post("/xapi/statements")
+        .header("authorization", authorization())
+        .header("x-experience-api-version", "1.0.3")
+        .header("content-type", "application/json")
+}
+
+async fn send(request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Value) {
+    let response = app().oneshot(request).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    (status, headers, body)
+}
+
+fn message(body: &Value) -> &str {
+    body["error"]["message"].as_str().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn about_is_public_and_lists_versions() {
+    let (status, headers, body) = send(Request::get("/xapi/about").body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["x-experience-api-version"], "1.0.3");
+    assert!(body["version"].as_array().unwrap().contains(&Value::from("2.0.0")));
+}
+
+#[tokio::test]
+async fn statements_need_credentials() {
+    let request = Request::post("/xapi/statements")
+        .header("x-experience-api-version", "1.0.3")
+        .header("content-type", "application/json")
+        .body(Body::from("{}"))
+        .unwrap();
+    let (status, headers, body) = send(request).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(headers.contains_key("www-authenticate"));
+    assert_eq!(body["error"]["code"], "unauthorized");
+}
+
+#[tokio::test]
+async fn the_version_header_is_required_and_checked() {
+    let request = Request::post("/xapi/statements")
+        .header("authorization", authorization())
+        .header("content-type", "application/json")
+        .body(Body::from("{}"))
+        .unwrap();
+    let (status, _, body) = send(request).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(message(&body), "X-Experience-API-Version: header is required");
+
+    let request = Request::post("/xapi/statements")
+        .header("authorization", authorization())
+        .header("x-experience-api-version", "0.9")
+        .header("content-type", "application/json")
+        .body(Body::from("{}"))
+        .unwrap();
+    let (status, _, body) = send(request).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        message(&body).starts_with("X-Experience-API-Version: unsupported version \"0.9\""),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn a_2_0_request_is_answered_in_2_0() {
+    let request = Request::get("/xapi/statements?statementId=nope")
+        .header("authorization", authorization())
+        .header("x-experience-api-version", "2.0.0")
+        .body(Body::empty())
+        .unwrap();
+    let (status, headers, body) = send(request).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(headers["x-experience-api-version"], "2.0.0");
+    assert_eq!(message(&body), "statementId: must be a UUID");
+}
+
+#[tokio::test]
+async fn malformed_json_is_a_clear_400() {
+    let body = r#"{"actor": {"mbox": "mailto:a@example.org"}, "verb": "#;
+    let (status, _, response) = send(post().body(Body::from(body)).unwrap()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(message(&response).starts_with("body is not valid JSON: EOF while parsing"), "{response}");
+}
+
+#[tokio::test]
+async fn an_invalid_statement_names_the_field() {
+    let body = r#"[{"actor": {"mbox": "a@example.org"}, "verb": {"id": "http://example.org/v"}, "object": {"id": "http://example.org/o"}}]"#;
+    let (status, _, response) = send(post().body(Body::from(body)).unwrap()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(message(&response), "[0].actor.mbox: must be a mailto IRI");
+}
+
+#[tokio::test]
+async fn a_body_over_the_limit_is_413() {
+    let body = format!("[{}]", vec!["{}"; 600].join(","));
+    let (status, _, response) = send(post().body(Body::from(body.clone())).unwrap()).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(message(&response), "body: larger than the limit of 1024 bytes");
+}
+
+#[tokio::test]
+async fn other_content_types_are_refused() {
+    let request = Request::post("/xapi/statements")
+        .header("authorization", authorization())
+        .header("x-experience-api-version", "1.0.3")
+        .header("content-type", "text/plain")
+        .body(Body::from("{}"))
+        .unwrap();
+    let (status, _, body) = send(request).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(message(&body), "Content-Type: must be application/json, got \"text/plain\"");
+}
+
+#[tokio::test]
+async fn an_empty_array_is_accepted_without_touching_kafka() {
+    let (status, _, body) = send(post().body(Body::from("[]")).unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, Value::Array(Vec::new()));
+}
+
+#[tokio::test]
+async fn unknown_query_parameters_are_named() {
+    let request = Request::get("/xapi/statements?statementId=6fa459ea-ee8a-3ca4-894e-db77e160355e&foo=1")
+        .header("authorization", authorization())
+        .header("x-experience-api-version", "1.0.3")
+        .body(Body::empty())
+        .unwrap();
+    let (status, _, body) = send(request).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(message(&body).starts_with("foo: "), "{body}");
+}

@@ -1,0 +1,181 @@
+//! A batch in the making: rows decoded from messages, messages to dead-letter, and per partition
+//! the last offset the batch covers. Pure: no I/O, so every rule is unit-tested.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use learnstream_kafka::decode_batch;
+use learnstream_store::StatementRow;
+use learnstream_xapi::extract_columns;
+
+use crate::SinkConfig;
+
+/// A message that cannot be stored, kept with where it came from and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct DeadLetter {
+    pub(crate) partition: i32,
+    pub(crate) offset: i64,
+    pub(crate) key: Option<Vec<u8>>,
+    pub(crate) payload: Vec<u8>,
+    pub(crate) reason: String,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Batch {
+    pub(crate) rows: Vec<StatementRow>,
+    pub(crate) dead_letters: Vec<DeadLetter>,
+    /// Per partition, the offset of the last message in the batch.
+    pub(crate) last_offsets: BTreeMap<i32, i64>,
+    bytes: usize,
+    started: Option<Instant>,
+}
+
+impl Batch {
+    /// Adds one message: its statements become rows, or the whole message becomes a dead
+    /// letter if any part of it cannot be stored. Either way the batch now covers its offset.
+    pub(crate) fn add_message(
+        &mut self,
+        partition: i32,
+        offset: i64,
+        key: Option<&[u8]>,
+        payload: Option<&[u8]>,
+        now: Instant,
+    ) {
+        self.started.get_or_insert(now);
+        let previous = self.last_offsets.insert(partition, offset);
+        debug_assert!(previous.is_none_or(|previous| previous < offset), "offsets only grow");
+        let payload = payload.unwrap_or_default();
+        match rows_from_payload(payload) {
+            Ok(rows) => {
+                self.bytes += payload.len();
+                self.rows.extend(rows);
+            }
+            Err(reason) => self.dead_letters.push(DeadLetter {
+                partition,
+                offset,
+                key: key.map(<[u8]>::to_vec),
+                payload: payload.to_vec(),
+                reason,
+            }),
+        }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.last_offsets.is_empty()
+    }
+
+    pub(crate) fn is_full(&self, config: &SinkConfig) -> bool {
+        self.rows.len() >= config.max_batch_rows || self.bytes >= config.max_batch_bytes
+    }
+
+    /// When the batch must be flushed even if it is not full.
+    pub(crate) fn deadline(&self, max_wait: Duration) -> Option<Instant> {
+        self.started.map(|started| started + max_wait)
+    }
+}
+
+/// Decodes a `statement-batch` message into rows, or says why it cannot be stored.
+pub(crate) fn rows_from_payload(payload: &[u8]) -> Result<Vec<StatementRow>, String> {
+    if payload.is_empty() {
+        return Err("message has no payload".to_owned());
+    }
+    let batch = decode_batch(payload).map_err(|error| error.to_string())?;
+    if batch.tenant.is_empty() {
+        return Err("statement batch has an empty tenant".to_owned());
+    }
+    batch
+        .statements
+        .iter()
+        .enumerate()
+        .map(|(index, raw)| {
+            let columns = extract_columns(raw.get())
+                .map_err(|error| format!("statements[{index}]: {error}"))?;
+            Ok(StatementRow {
+                tenant: batch.tenant.clone().into_owned(),
+                statement_id: columns.id,
+                stored_us: columns.stored_us,
+                timestamp_us: columns.timestamp_us,
+                actor_ifi: columns.actor_ifi,
+                verb_id: columns.verb_id,
+                object_type: columns.object_type,
+                object_id: columns.object_id,
+                registration: columns.registration,
+                result_success: columns.result_success,
+                result_completion: columns.result_completion,
+                score_scaled: columns.score_scaled,
+                score_raw: columns.score_raw,
+                score_min: columns.score_min,
+                score_max: columns.score_max,
+                duration_ms: columns.duration_ms,
+                voided: 0,
+                version: columns.version,
+                raw: raw.get().to_owned(),
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use learnstream_kafka::encode_batch;
+
+    use super::*;
+
+    const STATEMENT: &str = r#"{"id":"6fa459ea-ee8a-3ca4-894e-db77e160355e","stored":"2026-11-23T10:00:00.5Z","timestamp":"2026-11-23T09:59:00Z","actor":{"mbox":"mailto:a@example.org"},"verb":{"id":"http://adlnet.gov/expapi/verbs/passed"},"object":{"id":"https://example.org/quiz"},"result":{"success":true,"score":{"scaled":0.9}},"version":"1.0.0"}"#;
+
+    #[test]
+    fn a_good_message_becomes_rows_with_the_raw_statement() {
+        let rows = rows_from_payload(&encode_batch("district-7", [STATEMENT, STATEMENT])).unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].tenant, "district-7");
+        assert_eq!(rows[0].raw, STATEMENT);
+        assert_eq!(rows[0].verb_id, "http://adlnet.gov/expapi/verbs/passed");
+        assert_eq!(rows[0].result_success, Some(true));
+        assert_eq!(rows[0].score_scaled, Some(0.9));
+        assert_eq!(rows[0].voided, 0);
+    }
+
+    #[test]
+    fn poison_is_explained() {
+        let cases: [(&[u8], &str); 4] = [
+            (b"", "message has no payload"),
+            (b"garbage", "statement batch is malformed"),
+            (br#"{"schema":1,"tenant":"","statements":[]}"#, "statement batch has an empty tenant"),
+            (br#"{"schema":1,"tenant":"t","statements":[{"id":"x"}]}"#, "statements[0]: "),
+        ];
+        for (payload, expected) in cases {
+            let reason = rows_from_payload(payload).unwrap_err();
+            assert!(reason.starts_with(expected), "{reason:?} should start with {expected:?}");
+        }
+    }
+
+    #[test]
+    fn a_batch_covers_every_offset_and_keeps_poison_aside() {
+        let now = Instant::now();
+        let good = encode_batch("t", [STATEMENT]);
+        let mut batch = Batch::default();
+        assert!(batch.is_empty());
+        assert_eq!(batch.deadline(Duration::from_secs(1)), None);
+        batch.add_message(0, 10, None, Some(&good), now);
+        batch.add_message(1, 3, Some(b"k"), Some(b"not json"), now);
+        batch.add_message(0, 11, None, Some(&good), now);
+        assert_eq!(batch.rows.len(), 2);
+        assert_eq!(batch.dead_letters.len(), 1);
+        assert_eq!(batch.dead_letters[0].offset, 3);
+        assert_eq!(batch.dead_letters[0].key.as_deref(), Some(&b"k"[..]));
+        assert_eq!(batch.last_offsets, BTreeMap::from([(0, 11), (1, 3)]));
+        assert_eq!(batch.deadline(Duration::from_secs(1)), Some(now + Duration::from_secs(1)));
+    }
+
+    #[test]
+    fn a_batch_is_full_by_rows_or_bytes() {
+        let good = encode_batch("t", [STATEMENT]);
+        let mut batch = Batch::default();
+        batch.add_message(0, 0, None, Some(&good), Instant::now());
+        let by_rows = SinkConfig { max_batch_rows: 1, ..SinkConfig::default() };
+        let by_bytes = SinkConfig { max_batch_bytes: good.len(), ..SinkConfig::default() };
+        assert!(batch.is_full(&by_rows));
+        assert!(batch.is_full(&by_bytes));
+        assert!(!batch.is_full(&SinkConfig::default()));
+    }
+}

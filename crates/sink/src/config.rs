@@ -1,0 +1,58 @@
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// How the sink batches and retries.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SinkConfig {
+    /// Kafka consumer group; sink processes in one group share the partitions.
+    pub group_id: String,
+    /// A batch is inserted once it holds this many statements...
+    pub max_batch_rows: usize,
+    /// ...or this many bytes of statements...
+    pub max_batch_bytes: usize,
+    /// ...or this long after its first message arrived, whichever comes first.
+    pub max_batch_wait_ms: u64,
+    /// Longest pause between retries of a failed insert or dead-letter send; retries start at
+    /// 100 ms and double up to this.
+    pub max_retry_backoff_ms: u64,
+}
+
+impl Default for SinkConfig {
+    fn default() -> Self {
+        SinkConfig {
+            group_id: "learnstream-sink".to_owned(),
+            max_batch_rows: 50_000,
+            max_batch_bytes: 64 * 1024 * 1024,
+            max_batch_wait_ms: 200,
+            max_retry_backoff_ms: 10_000,
+        }
+    }
+}
+
+impl SinkConfig {
+    pub(crate) fn max_batch_wait(&self) -> Duration {
+        Duration::from_millis(self.max_batch_wait_ms)
+    }
+
+    pub(crate) fn max_retry_backoff(&self) -> Duration {
+        Duration::from_millis(self.max_retry_backoff_ms)
+    }
+
+    /// Checks what start-up can check without a connection.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.group_id.is_empty() {
+            return Err("sink.group_id: must not be empty".to_owned());
+        }
+        if self.max_batch_rows == 0 || self.max_batch_bytes == 0 {
+            return Err("sink.max_batch_rows and sink.max_batch_bytes: must be at least 1".to_owned());
+        }
+        if self.max_batch_wait_ms == 0 || self.max_retry_backoff_ms < 100 {
+            return Err(
+                "sink.max_batch_wait_ms: must be above 0; sink.max_retry_backoff_ms: at least 100".to_owned(),
+            );
+        }
+        Ok(())
+    }
+}

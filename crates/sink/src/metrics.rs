@@ -1,0 +1,23 @@
+//! The sink's metrics, named and described in one place.
+
+pub(crate) const STATEMENTS_STORED: &str = "learnstream_sink_statements_stored_total";
+pub(crate) const BATCH_ROWS: &str = "learnstream_sink_batch_rows";
+pub(crate) const INSERT_SECONDS: &str = "learnstream_sink_insert_duration_seconds";
+pub(crate) const RETRIES: &str = "learnstream_sink_retries_total";
+pub(crate) const DEAD_LETTERS: &str = "learnstream_sink_dead_letters_total";
+
+/// Registers the descriptions of the sink's metrics with the installed recorder.
+pub fn describe() {
+    metrics::describe_counter!(STATEMENTS_STORED, "statements inserted into ClickHouse");
+    metrics::describe_histogram!(BATCH_ROWS, "statements per inserted batch");
+    metrics::describe_histogram!(
+        INSERT_SECONDS,
+        metrics::Unit::Seconds,
+        "time of one successful INSERT of a batch"
+    );
+    metrics::describe_counter!(
+        RETRIES,
+        "failed attempts that were retried, by operation (insert, dead_letter)"
+    );
+    metrics::describe_counter!(DEAD_LETTERS, "messages sent to the dead-letter topic");
+}

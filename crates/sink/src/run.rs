@@ -1,0 +1,195 @@
+use std::fmt::Display;
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use learnstream_kafka::{DurableProducer, KafkaConfig};
+use learnstream_store::StatementStore;
+use rdkafka::Message as _;
+use rdkafka::consumer::{CommitMode, Consumer as _, StreamConsumer};
+use tokio_util::sync::CancellationToken;
+
+use crate::batch::{Batch, DeadLetter};
+use crate::metrics::{BATCH_ROWS, DEAD_LETTERS, INSERT_SECONDS, RETRIES, STATEMENTS_STORED};
+use crate::{Result, SinkConfig};
+
+/// How long a shutdown waits for the last batch to be stored before it leaves it to Kafka.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
+const FIRST_RETRY_BACKOFF: Duration = Duration::from_millis(100);
+
+/// Consumes the statements topic into ClickHouse until `shutdown` is cancelled, then stores the
+/// batch in hand and commits its offsets.
+pub async fn run(
+    kafka: &KafkaConfig,
+    config: &SinkConfig,
+    store: StatementStore,
+    shutdown: CancellationToken,
+) -> Result<()> {
+    let consumer: StreamConsumer = kafka
+        .client_config()
+        .set("group.id", &config.group_id)
+        // Offsets are stored by hand after ClickHouse acknowledged a batch, and committed in
+        // the background from what was stored.
+        .set("enable.auto.offset.store", "false")
+        .set("enable.auto.commit", "true")
+        .set("auto.commit.interval.ms", "1000")
+        // A new group starts from the beginning: nothing produced before it joined is skipped.
+        .set("auto.offset.reset", "earliest")
+        .create()?;
+    consumer.subscribe(&[&kafka.statements_topic])?;
+    let sink = Sink {
+        consumer,
+        store,
+        dead_letters: DurableProducer::new(kafka)?,
+        statements_topic: kafka.statements_topic.clone(),
+        dead_letter_topic: kafka.dead_letter_topic.clone(),
+        max_retry_backoff: config.max_retry_backoff(),
+    };
+    tracing::info!(topic = %kafka.statements_topic, group = %config.group_id, "sink started");
+
+    let mut batch = Batch::default();
+    loop {
+        let deadline = batch.deadline(config.max_batch_wait());
+        tokio::select! {
+            biased;
+            () = shutdown.cancelled() => break,
+            () = tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now).into()), if deadline.is_some() => {
+                if !sink.flush(std::mem::take(&mut batch), &shutdown).await {
+                    break;
+                }
+            }
+            received = sink.consumer.recv() => match received {
+                Ok(message) => {
+                    batch.add_message(
+                        message.partition(),
+                        message.offset(),
+                        message.key(),
+                        message.payload(),
+                        Instant::now(),
+                    );
+                    if batch.is_full(config) && !sink.flush(std::mem::take(&mut batch), &shutdown).await {
+                        break;
+                    }
+                }
+                // librdkafka recovers from broker errors by itself; they are worth a log line.
+                Err(error) => tracing::warn!(%error, "kafka consumer error"),
+            },
+        }
+    }
+
+    if !batch.is_empty() {
+        let never = CancellationToken::new();
+        match tokio::time::timeout(SHUTDOWN_GRACE, sink.flush(batch, &never)).await {
+            Ok(_) => tracing::info!("stored the last batch"),
+            Err(_) => tracing::warn!("the last batch was not stored in time; it stays in kafka"),
+        }
+    }
+    if let Err(error) = sink.consumer.commit_consumer_state(CommitMode::Sync) {
+        // Nothing new to commit is reported as an error too.
+        tracing::debug!(%error, "final offset commit");
+    }
+    tracing::info!("sink stopped");
+    Ok(())
+}
+
+struct Sink {
+    consumer: StreamConsumer,
+    store: StatementStore,
+    dead_letters: DurableProducer,
+    statements_topic: String,
+    dead_letter_topic: String,
+    max_retry_backoff: Duration,
+}
+
+impl Sink {
+    /// Stores a batch: rows into ClickHouse, poison onto the dead-letter topic, and only then the
+    /// offsets. Retries until it succeeds; returns false if `stop` interrupted it, in which case
+    /// no offset was stored and Kafka delivers the batch again.
+    async fn flush(&self, batch: Batch, stop: &CancellationToken) -> bool {
+        if !batch.rows.is_empty() {
+            let started = Instant::now();
+            let stored = self
+                .retry(stop, "insert", || self.store.insert(&batch.rows))
+                .await;
+            if !stored {
+                return false;
+            }
+            metrics::histogram!(INSERT_SECONDS).record(started.elapsed().as_secs_f64());
+            metrics::histogram!(BATCH_ROWS).record(batch.rows.len() as f64);
+            metrics::counter!(STATEMENTS_STORED).increment(batch.rows.len() as u64);
+        }
+        for dead_letter in &batch.dead_letters {
+            tracing::warn!(
+                partition = dead_letter.partition,
+                offset = dead_letter.offset,
+                reason = %dead_letter.reason,
+                "sending message to the dead-letter topic"
+            );
+            if !self.retry(stop, "dead_letter", || self.send_dead_letter(dead_letter)).await {
+                return false;
+            }
+            metrics::counter!(DEAD_LETTERS).increment(1);
+        }
+        for (partition, offset) in &batch.last_offsets {
+            // Fails for a partition this process lost in a rebalance; its new owner reads the
+            // batch again and the statements table absorbs the repeat.
+            if let Err(error) = self.consumer.store_offset(&self.statements_topic, *partition, *offset) {
+                tracing::info!(partition, offset, %error, "offset not stored");
+            }
+        }
+        tracing::debug!(
+            rows = batch.rows.len(),
+            dead_letters = batch.dead_letters.len(),
+            "batch stored"
+        );
+        true
+    }
+
+    async fn send_dead_letter(&self, dead_letter: &DeadLetter) -> Result<(), learnstream_kafka::ProduceError> {
+        let partition = dead_letter.partition.to_string();
+        let offset = dead_letter.offset.to_string();
+        let headers: [(&str, &[u8]); 4] = [
+            ("x-learnstream-error", dead_letter.reason.as_bytes()),
+            ("x-learnstream-source-topic", self.statements_topic.as_bytes()),
+            ("x-learnstream-source-partition", partition.as_bytes()),
+            ("x-learnstream-source-offset", offset.as_bytes()),
+        ];
+        self.dead_letters
+            .send(
+                &self.dead_letter_topic,
+                dead_letter.key.as_deref(),
+                &dead_letter.payload,
+                &headers,
+            )
+            .await
+            .map(drop)
+    }
+
+    /// Runs `attempt` until it succeeds, pausing between attempts with a backoff that doubles up
+    /// to the configured cap. Returns false if `stop` was cancelled first.
+    async fn retry<F, Fut, E>(&self, stop: &CancellationToken, operation: &'static str, mut attempt: F) -> bool
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<(), E>>,
+        E: Display,
+    {
+        let mut backoff = FIRST_RETRY_BACKOFF;
+        loop {
+            let error = tokio::select! {
+                biased;
+                () = stop.cancelled() => return false,
+                outcome = attempt() => match outcome {
+                    Ok(()) => return true,
+                    Err(error) => error,
+                },
+            };
+            metrics::counter!(RETRIES, "operation" => operation).increment(1);
+            tracing::warn!(%error, operation, retry_in_ms = backoff.as_millis() as u64, "sink operation failed; retrying");
+            tokio::select! {
+                biased;
+                () = stop.cancelled() => return false,
+                () = tokio::time::sleep(backoff) => {}
+            }
+            backoff = (backoff * 2).min(self.max_retry_backoff);
+        }
+    }
+}
