@@ -9,7 +9,8 @@
 #   scripts/services.sh status           say what runs where
 #   scripts/services.sh kafka-up NAME PORT    start another broker (tests that restart a broker
 #   scripts/services.sh kafka-kill NAME       use their own), kill -9 it,
-#   scripts/services.sh kafka-down NAME       or stop it with SIGTERM
+#   scripts/services.sh kafka-down NAME       or stop it with SIGTERM,
+#   scripts/services.sh kafka-purge NAME      or stop it and delete its data
 #   scripts/services.sh clickhouse-down       stop ClickHouse only (fault tests)
 #
 # Environment: LEARNSTREAM_DATA_DIR (default .data), LEARNSTREAM_KAFKA_PORT (9092),
@@ -194,9 +195,13 @@ case "$command" in
     kafka-up) kafka_up "${2:?name}" "${3:?port}" ;;
     kafka-kill) stop_pid "$DATA/kafka-${2:?name}/pid" KILL ;;
     kafka-down) stop_pid "$DATA/kafka-${2:?name}/pid" ;;
+    kafka-purge)
+        stop_pid "$DATA/kafka-${2:?name}/pid"
+        rm -rf "${DATA:?}/kafka-$2"
+        ;;
     clickhouse-down) stop_pid "$DATA/clickhouse/pid" ;;
     *)
-        sed -n '2,17p' "${BASH_SOURCE[0]}" >&2
+        sed -n '2,18p' "${BASH_SOURCE[0]}" >&2
         exit 2
         ;;
 esac

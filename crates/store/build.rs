@@ -22,12 +22,20 @@ fn main() {
             let version: u32 = number
                 .parse()
                 .unwrap_or_else(|_| panic!("migration {stem} does not start with a number"));
-            (version, name.to_owned(), path.canonicalize().unwrap().display().to_string())
+            (
+                version,
+                name.to_owned(),
+                path.canonicalize().unwrap().display().to_string(),
+            )
         })
         .collect();
     migrations.sort();
     for pair in migrations.windows(2) {
-        assert_ne!(pair[0].0, pair[1].0, "two migrations share version {}", pair[0].0);
+        assert_ne!(
+            pair[0].0, pair[1].0,
+            "two migrations share version {}",
+            pair[0].0
+        );
     }
 
     let mut source = String::from("&[\n");

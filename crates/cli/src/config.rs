@@ -70,7 +70,11 @@ impl Config {
     pub fn load(path: Option<&Path>) -> anyhow::Result<Config> {
         let mut figment = Figment::from(Serialized::defaults(LogConfig::default()).key("log"));
         if let Some(path) = path {
-            anyhow::ensure!(path.exists(), "config file {} does not exist", path.display());
+            anyhow::ensure!(
+                path.exists(),
+                "config file {} does not exist",
+                path.display()
+            );
             figment = figment.merge(Toml::file_exact(path));
         }
         figment = figment.merge(Env::prefixed("LEARNSTREAM_").split("__"));
@@ -123,6 +127,10 @@ mod tests {
     }
 
     #[test]
+    #[allow(
+        clippy::result_large_err,
+        reason = "figment::Jail's closure returns figment::Error"
+    )]
     fn the_file_overrides_defaults_and_the_environment_overrides_the_file() {
         let config_file = file(
             "[kafka]\nbrokers = \"kafka-1:9092\"\npartitions = 12\n[[auth.credentials]]\nusername = \"v\"\npassword = \"p\"\n",
@@ -144,14 +152,19 @@ mod tests {
     #[test]
     fn unknown_fields_are_refused_by_name() {
         let config_file = file("[kafka]\nbroker = \"typo:9092\"\n");
-        let error = Config::load(Some(config_file.path())).unwrap_err().to_string();
+        let error = Config::load(Some(config_file.path()))
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("broker"), "{error}");
     }
 
     #[test]
     fn serving_without_credentials_is_refused() {
         let error = Config::default().validate(true).unwrap_err().to_string();
-        assert_eq!(error, "configuration: auth.credentials: at least one credential is required");
+        assert_eq!(
+            error,
+            "configuration: auth.credentials: at least one credential is required"
+        );
         assert!(Config::default().validate(false).is_ok());
     }
 
@@ -165,9 +178,14 @@ mod tests {
 
     #[test]
     fn secrets_do_not_print() {
-        let config_file = file("[clickhouse]\npassword = \"hunter2\"\n[[auth.credentials]]\nusername = \"v\"\npassword = \"swordfish\"\n");
+        let config_file = file(
+            "[clickhouse]\npassword = \"hunter2\"\n[[auth.credentials]]\nusername = \"v\"\npassword = \"swordfish\"\n",
+        );
         let config = Config::load(Some(config_file.path())).unwrap();
         let printed = format!("{config:?}");
-        assert!(!printed.contains("hunter2") && !printed.contains("swordfish"), "{printed}");
+        assert!(
+            !printed.contains("hunter2") && !printed.contains("swordfish"),
+            "{printed}"
+        );
     }
 }

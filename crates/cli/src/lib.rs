@@ -68,7 +68,10 @@ pub async fn start(
     metrics: Option<PrometheusHandle>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<Started> {
-    let ValidatedConfig { config, credentials } = validated;
+    let ValidatedConfig {
+        config,
+        credentials,
+    } = validated;
     if roles.sink() {
         let report = learnstream_store::migrate(&config.clickhouse)
             .await
@@ -110,7 +113,8 @@ pub async fn start(
     if roles.sink() {
         let sink_shutdown = shutdown.clone();
         tasks.spawn(async move {
-            let outcome = learnstream_sink::run(&config.kafka, &config.sink, store, sink_shutdown).await;
+            let outcome =
+                learnstream_sink::run(&config.kafka, &config.sink, store, sink_shutdown).await;
             outcome.context("sink")
         });
     }

@@ -12,7 +12,11 @@ use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 
 #[derive(Debug, Parser)]
-#[command(name = "learnstream", version, about = "xAPI LRS: statements through Kafka into ClickHouse")]
+#[command(
+    name = "learnstream",
+    version,
+    about = "xAPI LRS: statements through Kafka into ClickHouse"
+)]
 struct Cli {
     /// TOML configuration file; `LEARNSTREAM_*` environment variables override it.
     #[arg(long, short, global = true, env = "LEARNSTREAM_CONFIG")]

@@ -44,17 +44,29 @@ impl Credentials {
             return Err("auth.credentials: at least one credential is required".to_owned());
         }
         let mut by_username = HashMap::new();
-        for (index, CredentialConfig { username, password, tenant }) in config.credentials.iter().enumerate() {
+        for (
+            index,
+            CredentialConfig {
+                username,
+                password,
+                tenant,
+            },
+        ) in config.credentials.iter().enumerate()
+        {
             if username.is_empty() || username.contains(':') {
                 return Err(format!(
                     "auth.credentials[{index}].username: must be non-empty and contain no ':'"
                 ));
             }
             if password.expose_secret().is_empty() {
-                return Err(format!("auth.credentials[{index}].password: must not be empty"));
+                return Err(format!(
+                    "auth.credentials[{index}].password: must not be empty"
+                ));
             }
             if tenant.is_empty() {
-                return Err(format!("auth.credentials[{index}].tenant: must not be empty"));
+                return Err(format!(
+                    "auth.credentials[{index}].tenant: must not be empty"
+                ));
             }
             let principal = Principal {
                 username: username.clone(),
@@ -70,18 +82,27 @@ impl Credentials {
                 principal: Arc::new(principal),
             };
             if by_username.insert(username.clone(), credential).is_some() {
-                return Err(format!("auth.credentials[{index}].username: {username:?} is listed twice"));
+                return Err(format!(
+                    "auth.credentials[{index}].username: {username:?} is listed twice"
+                ));
             }
         }
         Ok(Credentials { by_username })
     }
 
     fn authenticate(&self, header: Option<&str>) -> Result<Arc<Principal>, ApiError> {
-        let unauthorized = || ApiError::new(ErrorCode::Unauthorized, "valid HTTP Basic credentials are required");
+        let unauthorized = || {
+            ApiError::new(
+                ErrorCode::Unauthorized,
+                "valid HTTP Basic credentials are required",
+            )
+        };
         let encoded = header
             .and_then(|value| value.strip_prefix("Basic "))
             .ok_or_else(unauthorized)?;
-        let decoded = STANDARD.decode(encoded.trim()).map_err(|_| unauthorized())?;
+        let decoded = STANDARD
+            .decode(encoded.trim())
+            .map_err(|_| unauthorized())?;
         let decoded = String::from_utf8(decoded).map_err(|_| unauthorized())?;
         let (username, password) = decoded.split_once(':').ok_or_else(unauthorized)?;
         let credential = self.by_username.get(username).ok_or_else(unauthorized)?;
@@ -140,9 +161,14 @@ mod tests {
 
     #[test]
     fn the_right_password_yields_the_principal_and_authority() {
-        let principal = credentials().authenticate(Some(&basic("vendor:s3cret"))).unwrap();
+        let principal = credentials()
+            .authenticate(Some(&basic("vendor:s3cret")))
+            .unwrap();
         assert_eq!(principal.tenant, "district-7");
-        assert_eq!(principal.authority["account"]["homePage"], "https://lrs.example.org");
+        assert_eq!(
+            principal.authority["account"]["homePage"],
+            "https://lrs.example.org"
+        );
         assert_eq!(principal.authority["account"]["name"], "vendor");
     }
 
@@ -165,11 +191,22 @@ mod tests {
     #[test]
     fn configuration_mistakes_are_named() {
         let empty = Credentials::from_config(&AuthConfig::default(), "x").unwrap_err();
-        assert_eq!(empty, "auth.credentials: at least one credential is required");
+        assert_eq!(
+            empty,
+            "auth.credentials: at least one credential is required"
+        );
         let duplicate = AuthConfig {
             credentials: vec![
-                CredentialConfig { username: "a".into(), password: SecretString::from("p"), tenant: "t".into() },
-                CredentialConfig { username: "a".into(), password: SecretString::from("q"), tenant: "t".into() },
+                CredentialConfig {
+                    username: "a".into(),
+                    password: SecretString::from("p"),
+                    tenant: "t".into(),
+                },
+                CredentialConfig {
+                    username: "a".into(),
+                    password: SecretString::from("q"),
+                    tenant: "t".into(),
+                },
             ],
         };
         let error = Credentials::from_config(&duplicate, "x").unwrap_err();

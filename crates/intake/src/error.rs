@@ -96,7 +96,10 @@ impl IntoResponse for ApiError {
         let headers = response.headers_mut();
         match self.code {
             ErrorCode::Unavailable => {
-                headers.insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECONDS));
+                headers.insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from_static(RETRY_AFTER_SECONDS),
+                );
             }
             ErrorCode::Unauthorized => {
                 headers.insert(

@@ -13,12 +13,12 @@ mod metrics;
 mod state;
 mod statements;
 
+use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::HeaderValue;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use learnstream_xapi::XapiVersion;
 use tower_http::trace::TraceLayer;
 

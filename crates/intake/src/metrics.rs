@@ -14,7 +14,10 @@ pub(crate) const PRODUCE_FAILURES: &str = "learnstream_intake_produce_failures_t
 
 /// Registers the descriptions of the intake's metrics with the installed recorder.
 pub fn describe() {
-    metrics::describe_counter!(HTTP_REQUESTS, "HTTP requests answered, by method, route and status");
+    metrics::describe_counter!(
+        HTTP_REQUESTS,
+        "HTTP requests answered, by method, route and status"
+    );
     metrics::describe_histogram!(
         HTTP_REQUEST_SECONDS,
         metrics::Unit::Seconds,

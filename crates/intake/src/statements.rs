@@ -10,7 +10,9 @@ use axum::extract::{Query, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use learnstream_kafka::{CONTENT_TYPE as BATCH_CONTENT_TYPE, CONTENT_TYPE_HEADER, ProduceError, encode_batch};
+use learnstream_kafka::{
+    CONTENT_TYPE as BATCH_CONTENT_TYPE, CONTENT_TYPE_HEADER, ProduceError, encode_batch,
+};
 use learnstream_xapi::{NormalizeContext, NormalizedStatement, XapiVersion, normalize_body};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -42,7 +44,9 @@ pub(crate) async fn post_statements(
         return Ok(Json(Vec::new()));
     }
     publish(&state, &principal, &statements).await?;
-    Ok(Json(statements.iter().map(|statement| statement.id).collect()))
+    Ok(Json(
+        statements.iter().map(|statement| statement.id).collect(),
+    ))
 }
 
 async fn normalize(
@@ -68,8 +72,15 @@ async fn normalize(
     Ok(normalized?)
 }
 
-async fn publish(state: &AppState, principal: &Principal, statements: &[NormalizedStatement]) -> Result<(), ApiError> {
-    let payload = encode_batch(&principal.tenant, statements.iter().map(|statement| statement.json.as_str()));
+async fn publish(
+    state: &AppState,
+    principal: &Principal,
+    statements: &[NormalizedStatement],
+) -> Result<(), ApiError> {
+    let payload = encode_batch(
+        &principal.tenant,
+        statements.iter().map(|statement| statement.json.as_str()),
+    );
     let started = Instant::now();
     let result = state
         .producer()
@@ -88,11 +99,17 @@ async fn publish(state: &AppState, principal: &Principal, statements: &[Normaliz
         }
         Err(ProduceError::QueueFull) => {
             metrics::counter!(PRODUCE_FAILURES, "reason" => "queue_full").increment(1);
-            Err(ApiError::unavailable("the statement queue is full", &ProduceError::QueueFull))
+            Err(ApiError::unavailable(
+                "the statement queue is full",
+                &ProduceError::QueueFull,
+            ))
         }
         Err(error) => {
             metrics::counter!(PRODUCE_FAILURES, "reason" => "failed").increment(1);
-            Err(ApiError::unavailable("the statements could not be stored durably", &error))
+            Err(ApiError::unavailable(
+                "the statements could not be stored durably",
+                &error,
+            ))
         }
     }
 }
@@ -112,7 +129,9 @@ pub(crate) async fn get_statements(
             other => {
                 return Err(ApiError::new(
                     ErrorCode::BadRequest,
-                    format!("{other}: is not a parameter this LRS answers yet; query by statementId"),
+                    format!(
+                        "{other}: is not a parameter this LRS answers yet; query by statementId"
+                    ),
                 ));
             }
         }
@@ -141,11 +160,17 @@ pub(crate) async fn get_statements(
 }
 
 fn request_version(headers: &HeaderMap) -> Result<XapiVersion, ApiError> {
-    let value = headers
-        .get(VERSION_HEADER)
-        .ok_or_else(|| ApiError::new(ErrorCode::BadRequest, "X-Experience-API-Version: header is required"))?;
+    let value = headers.get(VERSION_HEADER).ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::BadRequest,
+            "X-Experience-API-Version: header is required",
+        )
+    })?;
     let text = value.to_str().map_err(|_| {
-        ApiError::new(ErrorCode::BadRequest, "X-Experience-API-Version: must be ASCII")
+        ApiError::new(
+            ErrorCode::BadRequest,
+            "X-Experience-API-Version: must be ASCII",
+        )
     })?;
     Ok(XapiVersion::from_header(text)?)
 }

@@ -68,10 +68,16 @@ fn message(body: &Value) -> &str {
 
 #[tokio::test]
 async fn about_is_public_and_lists_versions() {
-    let (status, headers, body) = send(Request::get("/xapi/about").body(Body::empty()).unwrap()).await;
+    let (status, headers, body) =
+        send(Request::get("/xapi/about").body(Body::empty()).unwrap()).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers["x-experience-api-version"], "1.0.3");
-    assert!(body["version"].as_array().unwrap().contains(&Value::from("2.0.0")));
+    assert!(
+        body["version"]
+            .as_array()
+            .unwrap()
+            .contains(&Value::from("2.0.0"))
+    );
 }
 
 #[tokio::test]
@@ -96,7 +102,10 @@ async fn the_version_header_is_required_and_checked() {
         .unwrap();
     let (status, _, body) = send(request).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_eq!(message(&body), "X-Experience-API-Version: header is required");
+    assert_eq!(
+        message(&body),
+        "X-Experience-API-Version: header is required"
+    );
 
     let request = Request::post("/xapi/statements")
         .header("authorization", authorization())
@@ -130,7 +139,10 @@ async fn malformed_json_is_a_clear_400() {
     let body = r#"{"actor": {"mbox": "mailto:a@example.org"}, "verb": "#;
     let (status, _, response) = send(post().body(Body::from(body)).unwrap()).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(message(&response).starts_with("body is not valid JSON: EOF while parsing"), "{response}");
+    assert!(
+        message(&response).starts_with("body is not valid JSON: EOF while parsing"),
+        "{response}"
+    );
 }
 
 #[tokio::test]
@@ -146,7 +158,10 @@ async fn a_body_over_the_limit_is_413() {
     let body = format!("[{}]", vec!["{}"; 600].join(","));
     let (status, _, response) = send(post().body(Body::from(body.clone())).unwrap()).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
-    assert_eq!(message(&response), "body: larger than the limit of 1024 bytes");
+    assert_eq!(
+        message(&response),
+        "body: larger than the limit of 1024 bytes"
+    );
 }
 
 #[tokio::test]
@@ -159,7 +174,10 @@ async fn other_content_types_are_refused() {
         .unwrap();
     let (status, _, body) = send(request).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_eq!(message(&body), "Content-Type: must be application/json, got \"text/plain\"");
+    assert_eq!(
+        message(&body),
+        "Content-Type: must be application/json, got \"text/plain\""
+    );
 }
 
 #[tokio::test]
@@ -171,11 +189,12 @@ async fn an_empty_array_is_accepted_without_touching_kafka() {
 
 #[tokio::test]
 async fn unknown_query_parameters_are_named() {
-    let request = Request::get("/xapi/statements?statementId=6fa459ea-ee8a-3ca4-894e-db77e160355e&foo=1")
-        .header("authorization", authorization())
-        .header("x-experience-api-version", "1.0.3")
-        .body(Body::empty())
-        .unwrap();
+    let request =
+        Request::get("/xapi/statements?statementId=6fa459ea-ee8a-3ca4-894e-db77e160355e&foo=1")
+            .header("authorization", authorization())
+            .header("x-experience-api-version", "1.0.3")
+            .body(Body::empty())
+            .unwrap();
     let (status, _, body) = send(request).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(message(&body).starts_with("foo: "), "{body}");

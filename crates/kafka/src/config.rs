@@ -65,10 +65,7 @@ impl KafkaConfig {
             .set("acks", "all")
             .set("enable.idempotence", "true")
             .set("message.max.bytes", self.max_message_bytes.to_string())
-            .set(
-                "message.timeout.ms",
-                self.produce_timeout_ms.to_string(),
-            )
+            .set("message.timeout.ms", self.produce_timeout_ms.to_string())
             .set("linger.ms", "2");
         config
     }
@@ -85,7 +82,9 @@ impl KafkaConfig {
             return Err("kafka.dead_letter_topic: must differ from statements_topic".to_owned());
         }
         if self.partitions < 1 || self.replication_factor < 1 {
-            return Err("kafka.partitions and kafka.replication_factor: must be at least 1".to_owned());
+            return Err(
+                "kafka.partitions and kafka.replication_factor: must be at least 1".to_owned(),
+            );
         }
         if self.max_message_bytes < 1024 * 1024 {
             return Err("kafka.max_message_bytes: must be at least 1 MiB".to_owned());
@@ -97,7 +96,11 @@ impl KafkaConfig {
             "enable.auto.commit",
             "group.id",
         ];
-        if let Some(key) = self.client_options.keys().find(|key| OWNED.contains(&key.as_str())) {
+        if let Some(key) = self
+            .client_options
+            .keys()
+            .find(|key| OWNED.contains(&key.as_str()))
+        {
             return Err(format!(
                 "kafka.client_options.{key}: is set by learnstream and cannot be overridden"
             ));

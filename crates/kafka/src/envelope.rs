@@ -107,7 +107,8 @@ mod tests {
 
     #[test]
     fn other_schema_versions_are_refused_by_number() {
-        let error = decode_batch(br#"{"schema":2,"tenant":"t","statements":[],"more":1}"#).unwrap_err();
+        let error =
+            decode_batch(br#"{"schema":2,"tenant":"t","statements":[],"more":1}"#).unwrap_err();
         assert!(matches!(error, Error::UnknownSchema(2)), "{error}");
         let error = decode_batch(br#"{"schema":3}"#).unwrap_err();
         assert!(matches!(error, Error::UnknownSchema(3)), "{error}");
@@ -115,7 +116,12 @@ mod tests {
 
     #[test]
     fn garbage_is_malformed() {
-        for payload in [&b"not json"[..], b"{}", br#"{"schema":1,"tenant":"t"}"#, b""] {
+        for payload in [
+            &b"not json"[..],
+            b"{}",
+            br#"{"schema":1,"tenant":"t"}"#,
+            b"",
+        ] {
             let error = decode_batch(payload).unwrap_err();
             assert!(matches!(error, Error::Malformed(_)), "{error}");
         }

@@ -34,7 +34,9 @@ pub struct DurableProducer {
 
 impl fmt::Debug for DurableProducer {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.debug_struct("DurableProducer").finish_non_exhaustive()
+        formatter
+            .debug_struct("DurableProducer")
+            .finish_non_exhaustive()
     }
 }
 

@@ -43,7 +43,10 @@ impl Batch {
     ) {
         self.started.get_or_insert(now);
         let previous = self.last_offsets.insert(partition, offset);
-        debug_assert!(previous.is_none_or(|previous| previous < offset), "offsets only grow");
+        debug_assert!(
+            previous.is_none_or(|previous| previous < offset),
+            "offsets only grow"
+        );
         let payload = payload.unwrap_or_default();
         match rows_from_payload(payload) {
             Ok(rows) => {
@@ -140,12 +143,21 @@ mod tests {
         let cases: [(&[u8], &str); 4] = [
             (b"", "message has no payload"),
             (b"garbage", "statement batch is malformed"),
-            (br#"{"schema":1,"tenant":"","statements":[]}"#, "statement batch has an empty tenant"),
-            (br#"{"schema":1,"tenant":"t","statements":[{"id":"x"}]}"#, "statements[0]: "),
+            (
+                br#"{"schema":1,"tenant":"","statements":[]}"#,
+                "statement batch has an empty tenant",
+            ),
+            (
+                br#"{"schema":1,"tenant":"t","statements":[{"id":"x"}]}"#,
+                "statements[0]: ",
+            ),
         ];
         for (payload, expected) in cases {
             let reason = rows_from_payload(payload).unwrap_err();
-            assert!(reason.starts_with(expected), "{reason:?} should start with {expected:?}");
+            assert!(
+                reason.starts_with(expected),
+                "{reason:?} should start with {expected:?}"
+            );
         }
     }
 
@@ -164,7 +176,10 @@ mod tests {
         assert_eq!(batch.dead_letters[0].offset, 3);
         assert_eq!(batch.dead_letters[0].key.as_deref(), Some(&b"k"[..]));
         assert_eq!(batch.last_offsets, BTreeMap::from([(0, 11), (1, 3)]));
-        assert_eq!(batch.deadline(Duration::from_secs(1)), Some(now + Duration::from_secs(1)));
+        assert_eq!(
+            batch.deadline(Duration::from_secs(1)),
+            Some(now + Duration::from_secs(1))
+        );
     }
 
     #[test]
@@ -172,8 +187,14 @@ mod tests {
         let good = encode_batch("t", [STATEMENT]);
         let mut batch = Batch::default();
         batch.add_message(0, 0, None, Some(&good), Instant::now());
-        let by_rows = SinkConfig { max_batch_rows: 1, ..SinkConfig::default() };
-        let by_bytes = SinkConfig { max_batch_bytes: good.len(), ..SinkConfig::default() };
+        let by_rows = SinkConfig {
+            max_batch_rows: 1,
+            ..SinkConfig::default()
+        };
+        let by_bytes = SinkConfig {
+            max_batch_bytes: good.len(),
+            ..SinkConfig::default()
+        };
         assert!(batch.is_full(&by_rows));
         assert!(batch.is_full(&by_bytes));
         assert!(!batch.is_full(&SinkConfig::default()));

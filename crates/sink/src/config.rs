@@ -46,11 +46,14 @@ impl SinkConfig {
             return Err("sink.group_id: must not be empty".to_owned());
         }
         if self.max_batch_rows == 0 || self.max_batch_bytes == 0 {
-            return Err("sink.max_batch_rows and sink.max_batch_bytes: must be at least 1".to_owned());
+            return Err(
+                "sink.max_batch_rows and sink.max_batch_bytes: must be at least 1".to_owned(),
+            );
         }
         if self.max_batch_wait_ms == 0 || self.max_retry_backoff_ms < 100 {
             return Err(
-                "sink.max_batch_wait_ms: must be above 0; sink.max_retry_backoff_ms: at least 100".to_owned(),
+                "sink.max_batch_wait_ms: must be above 0; sink.max_retry_backoff_ms: at least 100"
+                    .to_owned(),
             );
         }
         Ok(())

@@ -124,7 +124,10 @@ impl Sink {
                 reason = %dead_letter.reason,
                 "sending message to the dead-letter topic"
             );
-            if !self.retry(stop, "dead_letter", || self.send_dead_letter(dead_letter)).await {
+            if !self
+                .retry(stop, "dead_letter", || self.send_dead_letter(dead_letter))
+                .await
+            {
                 return false;
             }
             metrics::counter!(DEAD_LETTERS).increment(1);
@@ -132,7 +135,10 @@ impl Sink {
         for (partition, offset) in &batch.last_offsets {
             // Fails for a partition this process lost in a rebalance; its new owner reads the
             // batch again and the statements table absorbs the repeat.
-            if let Err(error) = self.consumer.store_offset(&self.statements_topic, *partition, *offset) {
+            if let Err(error) =
+                self.consumer
+                    .store_offset(&self.statements_topic, *partition, *offset)
+            {
                 tracing::info!(partition, offset, %error, "offset not stored");
             }
         }
@@ -144,12 +150,18 @@ impl Sink {
         true
     }
 
-    async fn send_dead_letter(&self, dead_letter: &DeadLetter) -> Result<(), learnstream_kafka::ProduceError> {
+    async fn send_dead_letter(
+        &self,
+        dead_letter: &DeadLetter,
+    ) -> Result<(), learnstream_kafka::ProduceError> {
         let partition = dead_letter.partition.to_string();
         let offset = dead_letter.offset.to_string();
         let headers: [(&str, &[u8]); 4] = [
             ("x-learnstream-error", dead_letter.reason.as_bytes()),
-            ("x-learnstream-source-topic", self.statements_topic.as_bytes()),
+            (
+                "x-learnstream-source-topic",
+                self.statements_topic.as_bytes(),
+            ),
             ("x-learnstream-source-partition", partition.as_bytes()),
             ("x-learnstream-source-offset", offset.as_bytes()),
         ];
@@ -166,7 +178,12 @@ impl Sink {
 
     /// Runs `attempt` until it succeeds, pausing between attempts with a backoff that doubles up
     /// to the configured cap. Returns false if `stop` was cancelled first.
-    async fn retry<F, Fut, E>(&self, stop: &CancellationToken, operation: &'static str, mut attempt: F) -> bool
+    async fn retry<F, Fut, E>(
+        &self,
+        stop: &CancellationToken,
+        operation: &'static str,
+        mut attempt: F,
+    ) -> bool
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<(), E>>,

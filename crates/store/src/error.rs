@@ -3,7 +3,9 @@
 pub enum Error {
     #[error("clickhouse: {0}")]
     ClickHouse(#[from] clickhouse::error::Error),
-    #[error("migration {version} ({name}) was changed after it was applied; add a new migration instead")]
+    #[error(
+        "migration {version} ({name}) was changed after it was applied; add a new migration instead"
+    )]
     MigrationChanged { version: u32, name: String },
     #[error("migration {version} ({name}) failed: {source}")]
     Migration {

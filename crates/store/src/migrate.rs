@@ -48,7 +48,10 @@ struct RecordRow<'a> {
 pub async fn migrate(config: &ClickHouseConfig) -> Result<MigrationReport> {
     config
         .server_client()
-        .query(&format!("CREATE DATABASE IF NOT EXISTS {}", config.database))
+        .query(&format!(
+            "CREATE DATABASE IF NOT EXISTS {}",
+            config.database
+        ))
         .execute()
         .await?;
     let client = config.client();
@@ -78,7 +81,11 @@ pub async fn migrate(config: &ClickHouseConfig) -> Result<MigrationReport> {
             apply(&client, migration).await?;
         }
         record(&client, migration).await?;
-        tracing::info!(version = migration.version, name = migration.name, "applied migration");
+        tracing::info!(
+            version = migration.version,
+            name = migration.name,
+            "applied migration"
+        );
         report.applied.push(migration.version);
     }
     Ok(report)
@@ -102,7 +109,9 @@ async fn apply(client: &clickhouse::Client, migration: &Migration) -> Result<()>
 async fn record(client: &clickhouse::Client, migration: &Migration) -> Result<()> {
     let applied_at = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| u32::try_from(elapsed.as_secs()).unwrap_or(u32::MAX));
+        .map_or(0, |elapsed| {
+            u32::try_from(elapsed.as_secs()).unwrap_or(u32::MAX)
+        });
     let mut insert = client.insert::<RecordRow<'_>>("schema_migrations").await?;
     insert
         .write(&RecordRow {
@@ -151,8 +160,16 @@ mod tests {
     fn migrations_are_ordered_and_start_with_the_record_table() {
         assert_eq!(MIGRATIONS[0].version, 0);
         assert_eq!(MIGRATIONS[0].name, "schema_migrations");
-        assert!(MIGRATIONS.windows(2).all(|pair| pair[0].version < pair[1].version));
-        assert!(MIGRATIONS.iter().any(|migration| migration.name == "statements"));
+        assert!(
+            MIGRATIONS
+                .windows(2)
+                .all(|pair| pair[0].version < pair[1].version)
+        );
+        assert!(
+            MIGRATIONS
+                .iter()
+                .any(|migration| migration.name == "statements")
+        );
     }
 
     #[test]

@@ -37,7 +37,8 @@ struct RawRow {
     raw: String,
 }
 
-const STATEMENT_BY_ID: &str = include_str!("../../../schemas/clickhouse/queries/statement_by_id.sql");
+const STATEMENT_BY_ID: &str =
+    include_str!("../../../schemas/clickhouse/queries/statement_by_id.sql");
 
 /// Reads and writes the `statements` table.
 #[derive(Clone)]
@@ -47,7 +48,9 @@ pub struct StatementStore {
 
 impl std::fmt::Debug for StatementStore {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        formatter.debug_struct("StatementStore").finish_non_exhaustive()
+        formatter
+            .debug_struct("StatementStore")
+            .finish_non_exhaustive()
     }
 }
 
@@ -69,7 +72,11 @@ impl StatementStore {
     }
 
     /// The stored statement with this id, as the JSON it was stored as.
-    pub async fn statement_by_id(&self, tenant: &str, statement_id: Uuid) -> Result<Option<String>> {
+    pub async fn statement_by_id(
+        &self,
+        tenant: &str,
+        statement_id: Uuid,
+    ) -> Result<Option<String>> {
         let row = self
             .client
             .query(STATEMENT_BY_ID)

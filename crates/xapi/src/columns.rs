@@ -208,8 +208,8 @@ fn duration_millis(path: &JsonPath, text: &str) -> Result<u64> {
     const MINUTE: u64 = 60 * SECOND;
     const HOUR: u64 = 60 * MINUTE;
     const DAY: u64 = 24 * HOUR;
-    let duration =
-        iso8601::duration(text).map_err(|_| Error::invalid(path, "must be an ISO 8601 duration"))?;
+    let duration = iso8601::duration(text)
+        .map_err(|_| Error::invalid(path, "must be an ISO 8601 duration"))?;
     let millis = match duration {
         iso8601::Duration::Weeks(weeks) => u64::from(weeks) * 7 * DAY,
         iso8601::Duration::YMDHMS {
@@ -252,7 +252,10 @@ mod tests {
     #[test]
     fn extracts_every_typed_column() {
         let columns = extract_columns(STATEMENT).unwrap();
-        assert_eq!(columns.id.to_string(), "6fa459ea-ee8a-3ca4-894e-db77e160355e");
+        assert_eq!(
+            columns.id.to_string(),
+            "6fa459ea-ee8a-3ca4-894e-db77e160355e"
+        );
         assert_eq!(columns.stored_us, 1_795_428_000_123_456);
         assert_eq!(columns.timestamp_us, 1_795_428_000_000_000);
         assert_eq!(columns.actor_ifi, "account:https://sis.example.org|s-42");

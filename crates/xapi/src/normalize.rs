@@ -30,8 +30,12 @@ pub struct NormalizedStatement {
 
 /// Parses a statement request body (one statement or an array of them), checks each statement
 /// and assigns what the LRS assigns. Either every statement is accepted or none is.
-pub fn normalize_body(body: &[u8], context: &NormalizeContext<'_>) -> Result<Vec<NormalizedStatement>> {
-    let parsed: Value = serde_json::from_slice(body).map_err(|error| Error::Json(error.to_string()))?;
+pub fn normalize_body(
+    body: &[u8],
+    context: &NormalizeContext<'_>,
+) -> Result<Vec<NormalizedStatement>> {
+    let parsed: Value =
+        serde_json::from_slice(body).map_err(|error| Error::Json(error.to_string()))?;
     let root = JsonPath::root();
     let statements = match parsed {
         Value::Array(items) => items
@@ -103,7 +107,8 @@ fn check_statement(
         }
     }
     match statement.get("version") {
-        Some(Value::String(version)) if version.starts_with("1.0.") || version.starts_with("2.0.") => {}
+        Some(Value::String(version))
+            if version.starts_with("1.0.") || version.starts_with("2.0.") => {}
         Some(_) => {
             return Err(Error::invalid(
                 &path.key("version"),
@@ -151,7 +156,10 @@ pub(crate) fn parse_uuid(path: &JsonPath, value: &Value) -> Result<Uuid> {
     let text = as_str(path, value)?;
     // RFC 4122 text form only: 8-4-4-4-12 hex digits, no braces or urn prefix.
     if text.len() != 36 {
-        return Err(Error::invalid(path, "must be a UUID in 8-4-4-4-12 hex form"));
+        return Err(Error::invalid(
+            path,
+            "must be a UUID in 8-4-4-4-12 hex form",
+        ));
     }
     Uuid::try_parse(text).map_err(|_| Error::invalid(path, "must be a UUID in 8-4-4-4-12 hex form"))
 }
@@ -202,7 +210,10 @@ fn check_agent_or_group(path: &JsonPath, value: &Value) -> Result<()> {
             ))
         }
         "Agent" | "Group" => check_identifier(path, agent),
-        _ => Err(Error::invalid(&path.key("objectType"), "must be Agent or Group")),
+        _ => Err(Error::invalid(
+            &path.key("objectType"),
+            "must be Agent or Group",
+        )),
     }
 }
 
@@ -210,9 +221,9 @@ fn check_identifier(path: &JsonPath, agent: &Map<String, Value>) -> Result<()> {
     if let Some(mbox) = agent.get("mbox") {
         let mbox_path = path.key("mbox");
         let address = as_str(&mbox_path, mbox)?;
-        let valid = address
-            .strip_prefix("mailto:")
-            .is_some_and(|rest| rest.contains('@') && !rest.starts_with('@') && !rest.ends_with('@'));
+        let valid = address.strip_prefix("mailto:").is_some_and(|rest| {
+            rest.contains('@') && !rest.starts_with('@') && !rest.ends_with('@')
+        });
         if !valid {
             return Err(Error::invalid(&mbox_path, "must be a mailto IRI"));
         }
@@ -234,7 +245,10 @@ fn check_identifier(path: &JsonPath, agent: &Map<String, Value>) -> Result<()> {
             &account_path.key("homePage"),
             required(&account_path, account, "homePage")?,
         )?;
-        as_str(&account_path.key("name"), required(&account_path, account, "name")?)?;
+        as_str(
+            &account_path.key("name"),
+            required(&account_path, account, "name")?,
+        )?;
     }
     Ok(())
 }
@@ -300,24 +314,41 @@ fn check_result(path: &JsonPath, value: &Value) -> Result<()> {
             })
             .transpose()
     };
-    let (scaled, raw, min, max) = (number("scaled")?, number("raw")?, number("min")?, number("max")?);
+    let (scaled, raw, min, max) = (
+        number("scaled")?,
+        number("raw")?,
+        number("min")?,
+        number("max")?,
+    );
     if scaled.is_some_and(|scaled| !(-1.0..=1.0).contains(&scaled)) {
-        return Err(Error::invalid(&score_path.key("scaled"), "must be between -1 and 1"));
+        return Err(Error::invalid(
+            &score_path.key("scaled"),
+            "must be between -1 and 1",
+        ));
     }
     if let (Some(min), Some(max)) = (min, max)
         && min > max
     {
-        return Err(Error::invalid(&score_path.key("min"), "must not be greater than max"));
+        return Err(Error::invalid(
+            &score_path.key("min"),
+            "must not be greater than max",
+        ));
     }
     if let (Some(raw), Some(min)) = (raw, min)
         && raw < min
     {
-        return Err(Error::invalid(&score_path.key("raw"), "must not be less than min"));
+        return Err(Error::invalid(
+            &score_path.key("raw"),
+            "must not be less than min",
+        ));
     }
     if let (Some(raw), Some(max)) = (raw, max)
         && raw > max
     {
-        return Err(Error::invalid(&score_path.key("raw"), "must not be greater than max"));
+        return Err(Error::invalid(
+            &score_path.key("raw"),
+            "must not be greater than max",
+        ));
     }
     Ok(())
 }

@@ -36,7 +36,10 @@ fn with(path: &[&str], value: Value) -> Value {
             .entry(key.to_string())
             .or_insert_with(|| json!({}));
     }
-    cursor.as_object_mut().unwrap().insert(last.to_string(), value);
+    cursor
+        .as_object_mut()
+        .unwrap()
+        .insert(last.to_string(), value);
     statement
 }
 
@@ -67,7 +70,10 @@ fn keeps_what_the_client_set_and_replaces_stored_and_authority() {
     object.insert("timestamp".into(), json!("2026-01-02T03:04:05+02:00"));
     object.insert("stored".into(), json!("1999-01-01T00:00:00Z"));
     object.insert("version".into(), json!("1.0.3"));
-    object.insert("authority".into(), json!({"mbox": "mailto:forged@example.org"}));
+    object.insert(
+        "authority".into(),
+        json!({"mbox": "mailto:forged@example.org"}),
+    );
     let normalized = normalize(&statement).unwrap();
     let stored: Value = serde_json::from_str(&normalized[0].json).unwrap();
     assert_eq!(stored["id"], "6fa459ea-ee8a-3ca4-894e-db77e160355e");
@@ -92,7 +98,13 @@ fn a_2_0_request_defaults_the_statement_version_to_2_0_0() {
 
 #[test]
 fn an_array_is_normalized_in_order() {
-    let body = json!([minimal(), with(&["verb", "id"], json!("http://adlnet.gov/expapi/verbs/passed"))]);
+    let body = json!([
+        minimal(),
+        with(
+            &["verb", "id"],
+            json!("http://adlnet.gov/expapi/verbs/passed")
+        )
+    ]);
     let normalized = normalize(&body).unwrap();
     assert_eq!(normalized.len(), 2);
     assert!(normalized[1].json.contains("verbs/passed"));
@@ -102,40 +114,169 @@ fn an_array_is_normalized_in_order() {
 #[test]
 fn rejections_name_the_field_and_the_rule() {
     let cases: Vec<(&str, Value, &str)> = vec![
-        ("body is a string", json!("statement"), "statement: body must be a statement object or an array"),
-        ("array item is not an object", json!([minimal(), 7]), "[1]: must be a JSON object"),
+        (
+            "body is a string",
+            json!("statement"),
+            "statement: body must be a statement object or an array",
+        ),
+        (
+            "array item is not an object",
+            json!([minimal(), 7]),
+            "[1]: must be a JSON object",
+        ),
         ("actor missing", without("actor"), "actor: is required"),
         ("verb missing", without("verb"), "verb: is required"),
         ("object missing", without("object"), "object: is required"),
-        ("id not a uuid", with(&["id"], json!("not-a-uuid")), "id: must be a UUID"),
-        ("id braced", with(&["id"], json!("{6fa459ea-ee8a-3ca4-894e-db77e160355e}")), "id: must be a UUID"),
-        ("id a number", with(&["id"], json!(7)), "id: must be a string"),
-        ("mbox without mailto", with(&["actor"], json!({"mbox": "learner@example.org"})), "actor.mbox: must be a mailto IRI"),
-        ("two identifiers", with(&["actor"], json!({"mbox": "mailto:a@example.org", "openid": "https://id.example.org/a"})), "actor: an Agent must have exactly one"),
-        ("no identifier", with(&["actor"], json!({"name": "Ann"})), "actor: an Agent must have exactly one"),
-        ("bad sha1", with(&["actor"], json!({"mbox_sha1sum": "abc"})), "actor.mbox_sha1sum: must be 40 hexadecimal digits"),
-        ("account without name", with(&["actor"], json!({"account": {"homePage": "https://sis.example.org"}})), "actor.account.name: is required"),
-        ("account homePage relative", with(&["actor"], json!({"account": {"homePage": "sis", "name": "a"}})), "actor.account.homePage: must be an absolute IRI"),
-        ("anonymous group without members", with(&["actor"], json!({"objectType": "Group"})), "actor.member: an anonymous Group must list its members"),
-        ("unknown actor type", with(&["actor"], json!({"objectType": "Robot", "mbox": "mailto:r@example.org"})), "actor.objectType: must be Agent or Group"),
-        ("verb id relative", with(&["verb", "id"], json!("completed")), "verb.id: must be an absolute IRI"),
-        ("verb without id", with(&["verb"], json!({"display": {"en-US": "did"}})), "verb.id: is required"),
-        ("activity id with space", with(&["object", "id"], json!("https://example.org/a b")), "object.id: must be an absolute IRI"),
-        ("statement ref id", with(&["object"], json!({"objectType": "StatementRef", "id": "x"})), "object.id: must be a UUID"),
-        ("nested substatement", with(&["object"], json!({"objectType": "SubStatement", "actor": {"mbox": "mailto:a@example.org"}, "verb": {"id": "http://example.org/v"}, "object": {"objectType": "SubStatement"}})), "object.object.objectType: a SubStatement must not contain a SubStatement"),
-        ("timestamp without zone", with(&["timestamp"], json!("2026-11-23T10:00:00")), "timestamp: must be an RFC 3339 timestamp"),
-        ("registration not a uuid", with(&["context", "registration"], json!("abc")), "context.registration: must be a UUID"),
-        ("scaled out of range", with(&["result", "score"], json!({"scaled": 1.5})), "result.score.scaled: must be between -1 and 1"),
-        ("raw above max", with(&["result", "score"], json!({"raw": 11, "max": 10})), "result.score.raw: must not be greater than max"),
-        ("raw below min", with(&["result", "score"], json!({"raw": -1, "min": 0})), "result.score.raw: must not be less than min"),
-        ("min above max", with(&["result", "score"], json!({"min": 5, "max": 1})), "result.score.min: must not be greater than max"),
-        ("success a string", with(&["result", "success"], json!("yes")), "result.success: must be true or false"),
-        ("duration not ISO 8601", with(&["result", "duration"], json!("90 seconds")), "result.duration: must be an ISO 8601 duration"),
-        ("version 3", with(&["version"], json!("3.0.0")), "version: must be a string starting with 1.0. or 2.0."),
+        (
+            "id not a uuid",
+            with(&["id"], json!("not-a-uuid")),
+            "id: must be a UUID",
+        ),
+        (
+            "id braced",
+            with(&["id"], json!("{6fa459ea-ee8a-3ca4-894e-db77e160355e}")),
+            "id: must be a UUID",
+        ),
+        (
+            "id a number",
+            with(&["id"], json!(7)),
+            "id: must be a string",
+        ),
+        (
+            "mbox without mailto",
+            with(&["actor"], json!({"mbox": "learner@example.org"})),
+            "actor.mbox: must be a mailto IRI",
+        ),
+        (
+            "two identifiers",
+            with(
+                &["actor"],
+                json!({"mbox": "mailto:a@example.org", "openid": "https://id.example.org/a"}),
+            ),
+            "actor: an Agent must have exactly one",
+        ),
+        (
+            "no identifier",
+            with(&["actor"], json!({"name": "Ann"})),
+            "actor: an Agent must have exactly one",
+        ),
+        (
+            "bad sha1",
+            with(&["actor"], json!({"mbox_sha1sum": "abc"})),
+            "actor.mbox_sha1sum: must be 40 hexadecimal digits",
+        ),
+        (
+            "account without name",
+            with(
+                &["actor"],
+                json!({"account": {"homePage": "https://sis.example.org"}}),
+            ),
+            "actor.account.name: is required",
+        ),
+        (
+            "account homePage relative",
+            with(
+                &["actor"],
+                json!({"account": {"homePage": "sis", "name": "a"}}),
+            ),
+            "actor.account.homePage: must be an absolute IRI",
+        ),
+        (
+            "anonymous group without members",
+            with(&["actor"], json!({"objectType": "Group"})),
+            "actor.member: an anonymous Group must list its members",
+        ),
+        (
+            "unknown actor type",
+            with(
+                &["actor"],
+                json!({"objectType": "Robot", "mbox": "mailto:r@example.org"}),
+            ),
+            "actor.objectType: must be Agent or Group",
+        ),
+        (
+            "verb id relative",
+            with(&["verb", "id"], json!("completed")),
+            "verb.id: must be an absolute IRI",
+        ),
+        (
+            "verb without id",
+            with(&["verb"], json!({"display": {"en-US": "did"}})),
+            "verb.id: is required",
+        ),
+        (
+            "activity id with space",
+            with(&["object", "id"], json!("https://example.org/a b")),
+            "object.id: must be an absolute IRI",
+        ),
+        (
+            "statement ref id",
+            with(
+                &["object"],
+                json!({"objectType": "StatementRef", "id": "x"}),
+            ),
+            "object.id: must be a UUID",
+        ),
+        (
+            "nested substatement",
+            with(
+                &["object"],
+                json!({"objectType": "SubStatement", "actor": {"mbox": "mailto:a@example.org"}, "verb": {"id": "http://example.org/v"}, "object": {"objectType": "SubStatement"}}),
+            ),
+            "object.object.objectType: a SubStatement must not contain a SubStatement",
+        ),
+        (
+            "timestamp without zone",
+            with(&["timestamp"], json!("2026-11-23T10:00:00")),
+            "timestamp: must be an RFC 3339 timestamp",
+        ),
+        (
+            "registration not a uuid",
+            with(&["context", "registration"], json!("abc")),
+            "context.registration: must be a UUID",
+        ),
+        (
+            "scaled out of range",
+            with(&["result", "score"], json!({"scaled": 1.5})),
+            "result.score.scaled: must be between -1 and 1",
+        ),
+        (
+            "raw above max",
+            with(&["result", "score"], json!({"raw": 11, "max": 10})),
+            "result.score.raw: must not be greater than max",
+        ),
+        (
+            "raw below min",
+            with(&["result", "score"], json!({"raw": -1, "min": 0})),
+            "result.score.raw: must not be less than min",
+        ),
+        (
+            "min above max",
+            with(&["result", "score"], json!({"min": 5, "max": 1})),
+            "result.score.min: must not be greater than max",
+        ),
+        (
+            "success a string",
+            with(&["result", "success"], json!("yes")),
+            "result.success: must be true or false",
+        ),
+        (
+            "duration not ISO 8601",
+            with(&["result", "duration"], json!("90 seconds")),
+            "result.duration: must be an ISO 8601 duration",
+        ),
+        (
+            "version 3",
+            with(&["version"], json!("3.0.0")),
+            "version: must be a string starting with 1.0. or 2.0.",
+        ),
     ];
     for (name, body, expected) in cases {
         let error = normalize(&body).expect_err(name).to_string();
-        assert!(error.starts_with(expected), "{name}: got {error:?}, expected {expected:?}");
+        assert!(
+            error.starts_with(expected),
+            "{name}: got {error:?}, expected {expected:?}"
+        );
     }
 }
 
@@ -159,7 +300,10 @@ fn malformed_json_is_a_json_error() {
     };
     let error = normalize_body(br#"{"actor": "#, &context).unwrap_err();
     assert!(matches!(error, Error::Json(_)), "{error:?}");
-    assert!(error.to_string().starts_with("body is not valid JSON"), "{error}");
+    assert!(
+        error.to_string().starts_with("body is not valid JSON"),
+        "{error}"
+    );
 }
 
 #[test]

@@ -59,19 +59,31 @@ mod tests {
     #[test]
     fn accepts_the_versions_content_sends() {
         for value in ["1.0", "1.0.0", "1.0.1", "1.0.2", "1.0.3", " 1.0.3 "] {
-            assert_eq!(XapiVersion::from_header(value), Ok(XapiVersion::V1_0), "{value}");
+            assert_eq!(
+                XapiVersion::from_header(value),
+                Ok(XapiVersion::V1_0),
+                "{value}"
+            );
         }
         for value in ["2.0", "2.0.0", "2.0.1", "2.0.12"] {
-            assert_eq!(XapiVersion::from_header(value), Ok(XapiVersion::V2_0), "{value}");
+            assert_eq!(
+                XapiVersion::from_header(value),
+                Ok(XapiVersion::V2_0),
+                "{value}"
+            );
         }
     }
 
     #[test]
     fn rejects_other_versions() {
-        for value in ["", "0.95", "1.0.4", "1.1.0", "1.0.0.0", "2.1", "2.0.x", "3.0.0", "2.0."] {
+        for value in [
+            "", "0.95", "1.0.4", "1.1.0", "1.0.0.0", "2.1", "2.0.x", "3.0.0", "2.0.",
+        ] {
             let error = XapiVersion::from_header(value).unwrap_err();
             assert!(
-                error.to_string().starts_with("X-Experience-API-Version: unsupported version"),
+                error
+                    .to_string()
+                    .starts_with("X-Experience-API-Version: unsupported version"),
                 "{value}: {error}"
             );
         }

@@ -1,0 +1,114 @@
+#!/usr/bin/env python3
+"""Runs learnstream's ClickHouse SQL on current ClickHouse, in-process, through chdb.
+
+The tests run every migration and query against the ClickHouse 18.16 server; this check runs the
+same SQL on ClickHouse 26.x so that nothing written for one breaks on the other:
+
+1. applies every schemas/clickhouse/NNN_name.sql in order, statement by statement (a line that
+   ends with `;` ends a statement, as in crates/store/src/migrate.rs), twice, since migrations
+   must be idempotent;
+2. inserts one sample statement row;
+3. runs every schemas/clickhouse/queries/*.sql with sample values for the `?` placeholders, typed
+   by the file's `-- params: name Type, ...` header.
+
+Exits non-zero with the failing file and statement. Needs the PyPI package chdb
+(scripts/requirements-check.txt).
+"""
+
+import pathlib
+import re
+import sys
+import tempfile
+
+from chdb import session
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+SCHEMAS = ROOT / "schemas" / "clickhouse"
+SAMPLE_ID = "6fa459ea-ee8a-3ca4-894e-db77e160355e"
+SAMPLES = {
+    "String": "'district-7'",
+    "UUID": f"'{SAMPLE_ID}'",
+    "UInt64": "1",
+    "Int64": "-1",
+    "UInt32": "1",
+    "Float64": "0.5",
+}
+
+
+def statements(sql):
+    current = []
+    for line in sql.splitlines():
+        current.append(line)
+        if line.rstrip().endswith(";"):
+            yield from finished(current)
+            current = []
+    yield from finished(current)
+
+
+def finished(lines):
+    text = "\n".join(lines).strip().rstrip(";").strip()
+    code = [line for line in text.splitlines() if line.strip() and not line.strip().startswith("--")]
+    if code:
+        yield text
+
+
+def bind(sql, path):
+    header = re.search(r"^-- params:(.*)$", sql, re.MULTILINE)
+    types = [part.split()[1] for part in header.group(1).split(",")] if header else []
+    placeholders = sql.count("?")
+    if placeholders != len(types):
+        raise SystemExit(f"{path}: {placeholders} placeholders but {len(types)} typed params")
+    for kind in types:
+        if kind not in SAMPLES:
+            raise SystemExit(f"{path}: no sample value for parameter type {kind}")
+        sql = sql.replace("?", SAMPLES[kind], 1)
+    return sql
+
+
+def run(connection, sql, where):
+    try:
+        return connection.query(sql, "CSV")
+    except Exception as error:  # chdb raises its own error type with the server's message
+        raise SystemExit(f"{where}: {error}\n--- statement ---\n{sql}")
+
+
+def main():
+    with tempfile.TemporaryDirectory() as data:
+        connection = session.Session(data)
+        version = str(run(connection, "SELECT version()", "version")).strip().strip('"')
+        run(connection, "CREATE DATABASE IF NOT EXISTS learnstream_check", "create database")
+        run(connection, "USE learnstream_check", "use database")
+
+        migrations = sorted(SCHEMAS.glob("[0-9][0-9][0-9]_*.sql"))
+        for attempt in ("first", "second"):
+            for path in migrations:
+                for statement in statements(path.read_text()):
+                    run(connection, statement, f"{path.name} ({attempt} application)")
+
+        run(
+            connection,
+            "INSERT INTO statements (tenant, statement_id, stored_us, timestamp_us, actor_ifi, verb_id, "
+            "object_type, object_id, registration, result_success, result_completion, score_scaled, "
+            "score_raw, score_min, score_max, duration_ms, voided, version, raw) VALUES "
+            f"('district-7', '{SAMPLE_ID}', 1795428000123456, 1795428000000000, 'mbox:mailto:a@example.org', "
+            "'http://adlnet.gov/expapi/verbs/passed', 'Activity', 'https://example.org/q', NULL, 1, NULL, "
+            "0.5, 5, 0, 10, 90000, 0, '1.0.0', '{\"id\":\"sample\"}')",
+            "sample insert",
+        )
+
+        queries = sorted((SCHEMAS / "queries").glob("*.sql"))
+        for path in queries:
+            run(connection, bind(path.read_text(), path.name), path.name)
+
+        answer = str(run(connection, bind((SCHEMAS / "queries" / "statement_by_id.sql").read_text(), "x"), "read back"))
+        if "sample" not in answer:
+            raise SystemExit(f"statement_by_id.sql did not return the sample row: {answer!r}")
+
+        print(
+            f"clickhouse {version}: {len(migrations)} migrations applied twice, "
+            f"{len(queries)} queries ran"
+        )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
