@@ -6,7 +6,7 @@ use std::path::Path;
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
-use learnstream_intake::{AuthConfig, Credentials, HttpConfig};
+use learnstream_intake::{AuthConfig, CoalesceConfig, Credentials, HttpConfig};
 use learnstream_kafka::KafkaConfig;
 use learnstream_sink::SinkConfig;
 use learnstream_store::ClickHouseConfig;
@@ -20,6 +20,8 @@ pub struct Config {
     pub http: HttpConfig,
     /// Credentials for the xAPI endpoints.
     pub auth: AuthConfig,
+    /// How the intake groups concurrent requests into Kafka messages.
+    pub intake: CoalesceConfig,
     /// The Kafka cluster and topics.
     pub kafka: KafkaConfig,
     /// The ClickHouse server and database.
@@ -89,6 +91,7 @@ impl Config {
             self.kafka.validate(),
             self.clickhouse.validate(),
             self.sink.validate(),
+            self.intake.validate(),
         ];
         for check in checks {
             check.map_err(|error| anyhow::anyhow!("configuration: {error}"))?;
@@ -97,6 +100,13 @@ impl Config {
             anyhow::bail!(
                 "configuration: http.max_body_bytes ({}) must be below kafka.max_message_bytes ({}): one request travels as one message",
                 self.http.max_body_bytes,
+                self.kafka.max_message_bytes
+            );
+        }
+        if self.intake.max_message_bytes >= self.kafka.max_message_bytes {
+            anyhow::bail!(
+                "configuration: intake.max_message_bytes ({}) must be below kafka.max_message_bytes ({})",
+                self.intake.max_message_bytes,
                 self.kafka.max_message_bytes
             );
         }

@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 use anyhow::Context as _;
 use axum::Router;
 use axum::routing::get;
-use learnstream_intake::{AppState, AppStateParts};
+use learnstream_intake::{AppState, AppStateParts, Coalescer};
 use learnstream_kafka::DurableProducer;
 use learnstream_store::StatementStore;
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -86,10 +86,14 @@ pub async fn start(
     let router = if roles.intake() {
         let credentials = credentials.context("serving the LRS needs validated credentials")?;
         learnstream_intake::router(AppState::new(AppStateParts {
-            producer: DurableProducer::new(&config.kafka).context("creating kafka producer")?,
+            coalescer: Coalescer::start(
+                DurableProducer::new(&config.kafka).context("creating kafka producer")?,
+                config.kafka.statements_topic.clone(),
+                &config.intake,
+                config.kafka.max_message_bytes,
+            ),
             store: store.clone(),
             credentials,
-            statements_topic: config.kafka.statements_topic.clone(),
             max_body_bytes: config.http.max_body_bytes,
             metrics,
         }))

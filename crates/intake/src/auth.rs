@@ -33,7 +33,7 @@ struct Credential {
 #[derive(Debug)]
 pub struct Principal {
     pub username: String,
-    pub tenant: String,
+    pub tenant: Arc<str>,
     pub authority: Value,
 }
 
@@ -70,7 +70,7 @@ impl Credentials {
             }
             let principal = Principal {
                 username: username.clone(),
-                tenant: tenant.clone(),
+                tenant: Arc::from(tenant.as_str()),
                 authority: json!({
                     "objectType": "Agent",
                     "name": username,
@@ -164,7 +164,7 @@ mod tests {
         let principal = credentials()
             .authenticate(Some(&basic("vendor:s3cret")))
             .unwrap();
-        assert_eq!(principal.tenant, "district-7");
+        assert_eq!(&*principal.tenant, "district-7");
         assert_eq!(
             principal.authority["account"]["homePage"],
             "https://lrs.example.org"

@@ -7,6 +7,7 @@
 
 mod about;
 mod auth;
+mod coalesce;
 mod config;
 mod error;
 mod metrics;
@@ -23,6 +24,7 @@ use learnstream_xapi::XapiVersion;
 use tower_http::trace::TraceLayer;
 
 pub use auth::{Credentials, Principal};
+pub use coalesce::{CoalesceConfig, Coalescer, SubmitError};
 pub use config::{AuthConfig, CredentialConfig, HttpConfig};
 pub use error::{ApiError, ErrorCode};
 pub use metrics::describe as describe_metrics;

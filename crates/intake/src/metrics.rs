@@ -10,6 +10,7 @@ pub(crate) const HTTP_REQUESTS: &str = "learnstream_http_requests_total";
 pub(crate) const HTTP_REQUEST_SECONDS: &str = "learnstream_http_request_duration_seconds";
 pub(crate) const STATEMENTS_ACCEPTED: &str = "learnstream_intake_statements_accepted_total";
 pub(crate) const PRODUCE_SECONDS: &str = "learnstream_intake_produce_duration_seconds";
+pub(crate) const BATCH_STATEMENTS: &str = "learnstream_intake_batch_statements";
 pub(crate) const PRODUCE_FAILURES: &str = "learnstream_intake_produce_failures_total";
 
 /// Registers the descriptions of the intake's metrics with the installed recorder.
@@ -30,11 +31,15 @@ pub fn describe() {
     metrics::describe_histogram!(
         PRODUCE_SECONDS,
         metrics::Unit::Seconds,
-        "time from handing a statement batch to the producer to the brokers' acknowledgement"
+        "time from handing a coalesced message to the producer to the brokers' acknowledgement"
+    );
+    metrics::describe_histogram!(
+        BATCH_STATEMENTS,
+        "statements per Kafka message after coalescing concurrent requests"
     );
     metrics::describe_counter!(
         PRODUCE_FAILURES,
-        "statement batches Kafka did not acknowledge, by reason (queue_full, failed)"
+        "requests whose statements Kafka did not acknowledge, by reason (queue_full, failed)"
     );
 }
 

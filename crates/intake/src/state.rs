@@ -1,10 +1,10 @@
 use std::sync::Arc;
 
-use learnstream_kafka::DurableProducer;
 use learnstream_store::StatementStore;
 use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::auth::Credentials;
+use crate::coalesce::Coalescer;
 
 /// What the handlers share. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -14,10 +14,9 @@ pub struct AppState {
 
 #[derive(Debug)]
 struct Inner {
-    producer: DurableProducer,
+    coalescer: Coalescer,
     store: StatementStore,
     credentials: Credentials,
-    statements_topic: String,
     max_body_bytes: usize,
     metrics: Option<PrometheusHandle>,
 }
@@ -25,14 +24,12 @@ struct Inner {
 /// The parts an [`AppState`] is made of.
 #[derive(Debug)]
 pub struct AppStateParts {
-    /// Sends statement batches to Kafka.
-    pub producer: DurableProducer,
+    /// Groups requests' statements into Kafka messages.
+    pub coalescer: Coalescer,
     /// Reads statements from ClickHouse.
     pub store: StatementStore,
     /// Who may use the LRS.
     pub credentials: Credentials,
-    /// Topic the statement batches go to.
-    pub statements_topic: String,
     /// Largest request body accepted.
     pub max_body_bytes: usize,
     /// Renders `/metrics`; without it the route is not served.
@@ -42,27 +39,25 @@ pub struct AppStateParts {
 impl AppState {
     pub fn new(parts: AppStateParts) -> Self {
         let AppStateParts {
-            producer,
+            coalescer,
             store,
             credentials,
-            statements_topic,
             max_body_bytes,
             metrics,
         } = parts;
         AppState {
             inner: Arc::new(Inner {
-                producer,
+                coalescer,
                 store,
                 credentials,
-                statements_topic,
                 max_body_bytes,
                 metrics,
             }),
         }
     }
 
-    pub(crate) fn producer(&self) -> &DurableProducer {
-        &self.inner.producer
+    pub(crate) fn coalescer(&self) -> &Coalescer {
+        &self.inner.coalescer
     }
 
     pub(crate) fn store(&self) -> &StatementStore {
@@ -71,10 +66,6 @@ impl AppState {
 
     pub(crate) fn credentials(&self) -> &Credentials {
         &self.inner.credentials
-    }
-
-    pub(crate) fn statements_topic(&self) -> &str {
-        &self.inner.statements_topic
     }
 
     pub(crate) fn max_body_bytes(&self) -> usize {

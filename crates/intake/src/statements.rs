@@ -1,7 +1,7 @@
 //! The Statement Resource: `POST` normalizes and produces a batch to Kafka and answers once the
 //! brokers acknowledged it; `GET` reads what the sink stored in ClickHouse.
 
-use std::time::Instant;
+use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Bytes;
@@ -10,16 +10,14 @@ use axum::extract::{Query, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use learnstream_kafka::{
-    CONTENT_TYPE as BATCH_CONTENT_TYPE, CONTENT_TYPE_HEADER, ProduceError, encode_batch,
-};
 use learnstream_xapi::{NormalizeContext, NormalizedStatement, XapiVersion, normalize_body};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::auth::{Authenticated, Principal};
+use crate::coalesce::SubmitError;
 use crate::error::{ApiError, ErrorCode};
-use crate::metrics::{PRODUCE_FAILURES, PRODUCE_SECONDS, STATEMENTS_ACCEPTED};
+use crate::metrics::{PRODUCE_FAILURES, STATEMENTS_ACCEPTED};
 use crate::state::AppState;
 
 pub(crate) const VERSION_HEADER: &str = "x-experience-api-version";
@@ -43,16 +41,15 @@ pub(crate) async fn post_statements(
     if statements.is_empty() {
         return Ok(Json(Vec::new()));
     }
-    publish(&state, &principal, &statements).await?;
-    Ok(Json(
-        statements.iter().map(|statement| statement.id).collect(),
-    ))
+    let ids = statements.iter().map(|statement| statement.id).collect();
+    publish(&state, &principal, statements).await?;
+    Ok(Json(ids))
 }
 
 async fn normalize(
     body: Bytes,
     version: XapiVersion,
-    principal: std::sync::Arc<Principal>,
+    principal: Arc<Principal>,
 ) -> Result<Vec<NormalizedStatement>, ApiError> {
     let inline = body.len() <= INLINE_NORMALIZE_LIMIT;
     let run = move || {
@@ -75,33 +72,31 @@ async fn normalize(
 async fn publish(
     state: &AppState,
     principal: &Principal,
-    statements: &[NormalizedStatement],
+    statements: Vec<NormalizedStatement>,
 ) -> Result<(), ApiError> {
-    let payload = encode_batch(
-        &principal.tenant,
-        statements.iter().map(|statement| statement.json.as_str()),
-    );
-    let started = Instant::now();
-    let result = state
-        .producer()
-        .send(
-            state.statements_topic(),
-            None,
-            &payload,
-            &[(CONTENT_TYPE_HEADER, BATCH_CONTENT_TYPE.as_bytes())],
-        )
-        .await;
-    metrics::histogram!(PRODUCE_SECONDS).record(started.elapsed().as_secs_f64());
-    match result {
-        Ok(_) => {
-            metrics::counter!(STATEMENTS_ACCEPTED).increment(statements.len() as u64);
+    let count = statements.len() as u64;
+    let json = statements
+        .into_iter()
+        .map(|statement| statement.json)
+        .collect();
+    match state
+        .coalescer()
+        .submit(Arc::clone(&principal.tenant), json)
+        .await
+    {
+        Ok(()) => {
+            metrics::counter!(STATEMENTS_ACCEPTED).increment(count);
             Ok(())
         }
-        Err(ProduceError::QueueFull) => {
+        Err(error @ SubmitError::TooLarge { .. }) => Err(ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            format!("body: {error}"),
+        )),
+        Err(SubmitError::QueueFull) => {
             metrics::counter!(PRODUCE_FAILURES, "reason" => "queue_full").increment(1);
             Err(ApiError::unavailable(
                 "the statement queue is full",
-                &ProduceError::QueueFull,
+                &SubmitError::QueueFull,
             ))
         }
         Err(error) => {

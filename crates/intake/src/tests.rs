@@ -27,13 +27,17 @@ fn app() -> Router {
         }],
     };
     router(AppState::new(AppStateParts {
-        producer: DurableProducer::new(&kafka).unwrap(),
+        coalescer: Coalescer::start(
+            DurableProducer::new(&kafka).unwrap(),
+            kafka.statements_topic.clone(),
+            &CoalesceConfig::default(),
+            kafka.max_message_bytes,
+        ),
         store: StatementStore::new(&ClickHouseConfig {
             url: "http://127.0.0.1:1".to_owned(),
             ..ClickHouseConfig::default()
         }),
         credentials: Credentials::from_config(&auth, "https://lrs.example.org").unwrap(),
-        statements_topic: kafka.statements_topic,
         max_body_bytes: 1024,
         metrics: None,
     }))

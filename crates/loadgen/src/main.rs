@@ -1,0 +1,261 @@
+//! `learnstream-loadgen`: posts realistic xAPI statements to an LRS, as many vendors' clients
+//! would, and measures what a vendor and a district would feel: statements accepted per second,
+//! request latency percentiles, and (with `--clickhouse-url`) how long until every accepted
+//! statement is stored.
+//!
+//! Bodies are generated before the clock starts, so the figures measure the LRS, not the
+//! generator. Only ever point it at an LRS you run: it sends as fast as it is allowed to.
+//!
+//! ```text
+//! learnstream-loadgen --url http://127.0.0.1:8080 --statements 200000 --batch 100 --concurrency 16
+//! ```
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use clap::Parser;
+use hdrhistogram::Histogram;
+use serde_json::{Value, json};
+use tokio::sync::Mutex;
+
+#[derive(Debug, Parser)]
+#[command(name = "learnstream-loadgen", about = "Load generator for an xAPI LRS")]
+struct Arguments {
+    /// Base URL of the LRS (the xAPI endpoints live under /xapi).
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    url: String,
+    #[arg(long, default_value = "dev")]
+    user: String,
+    #[arg(long, default_value = "dev-secret")]
+    password: String,
+    /// Statements to send in all.
+    #[arg(long, default_value_t = 100_000)]
+    statements: usize,
+    /// Statements per request (1 sends single statements).
+    #[arg(long, default_value_t = 100)]
+    batch: usize,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 16)]
+    concurrency: usize,
+    /// xAPI version header to send.
+    #[arg(long, default_value = "1.0.3")]
+    xapi_version: String,
+    /// ClickHouse HTTP URL: after sending, wait until every accepted statement is stored there.
+    #[arg(long)]
+    clickhouse_url: Option<String>,
+    /// ClickHouse database of the LRS.
+    #[arg(long, default_value = "learnstream")]
+    clickhouse_database: String,
+    /// Tenant of the credential, to count stored statements.
+    #[arg(long, default_value = "demo")]
+    tenant: String,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let arguments = Arguments::parse();
+    anyhow::ensure!(
+        arguments.batch >= 1 && arguments.concurrency >= 1,
+        "--batch and --concurrency must be at least 1"
+    );
+    let run_tag = uuid::Uuid::new_v4().simple().to_string();
+    let bodies: Vec<String> = (0..arguments.statements)
+        .collect::<Vec<_>>()
+        .chunks(arguments.batch)
+        .map(|chunk| {
+            let statements: Vec<Value> = chunk
+                .iter()
+                .map(|index| statement(*index, &run_tag))
+                .collect();
+            if arguments.batch == 1 {
+                statements[0].to_string()
+            } else {
+                Value::Array(statements).to_string()
+            }
+        })
+        .collect();
+    let body_bytes: usize = bodies.iter().map(String::len).sum();
+    let stored_before = match &arguments.clickhouse_url {
+        Some(url) => Some(stored_count(url, &arguments).await?),
+        None => None,
+    };
+
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(arguments.concurrency)
+        .build()?;
+    let bodies = Arc::new(bodies);
+    let next = Arc::new(AtomicUsize::new(0));
+    let latencies = Arc::new(Mutex::new(Histogram::<u64>::new_with_bounds(
+        1,
+        120_000_000,
+        3,
+    )?));
+    let failures = Arc::new(Mutex::new(Vec::<String>::new()));
+    let endpoint = format!("{}/xapi/statements", arguments.url.trim_end_matches('/'));
+
+    let started = Instant::now();
+    let workers: Vec<_> = (0..arguments.concurrency)
+        .map(|_| {
+            let (client, bodies, next, latencies, failures, endpoint) = (
+                client.clone(),
+                Arc::clone(&bodies),
+                Arc::clone(&next),
+                Arc::clone(&latencies),
+                Arc::clone(&failures),
+                endpoint.clone(),
+            );
+            let (user, password, version) = (
+                arguments.user.clone(),
+                arguments.password.clone(),
+                arguments.xapi_version.clone(),
+            );
+            tokio::spawn(async move {
+                let mut local =
+                    Histogram::<u64>::new_with_bounds(1, 120_000_000, 3).expect("valid bounds");
+                loop {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(body) = bodies.get(index) else { break };
+                    let sent = Instant::now();
+                    let outcome = client
+                        .post(&endpoint)
+                        .basic_auth(&user, Some(&password))
+                        .header("X-Experience-API-Version", &version)
+                        .header("Content-Type", "application/json")
+                        .body(body.clone())
+                        .send()
+                        .await;
+                    let micros = u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX);
+                    match outcome {
+                        Ok(response) if response.status().is_success() => {
+                            local.saturating_record(micros);
+                        }
+                        Ok(response) => {
+                            let status = response.status();
+                            let text = response.text().await.unwrap_or_default();
+                            failures.lock().await.push(format!("{status}: {text}"));
+                        }
+                        Err(error) => failures.lock().await.push(error.to_string()),
+                    }
+                }
+                latencies.lock().await.add(&local).expect("same bounds");
+            })
+        })
+        .collect();
+    for worker in workers {
+        worker.await?;
+    }
+    let elapsed = started.elapsed();
+
+    let latencies = latencies.lock().await;
+    let failures = failures.lock().await;
+    let accepted_requests = latencies.len() as usize;
+    let accepted_statements = accepted_requests.min(bodies.len()) * arguments.batch;
+    let accepted_statements = accepted_statements.min(arguments.statements);
+    let millis = |quantile: f64| latencies.value_at_quantile(quantile) as f64 / 1000.0;
+    let mut report = json!({
+        "statements": arguments.statements,
+        "batch": arguments.batch,
+        "concurrency": arguments.concurrency,
+        "requests_ok": accepted_requests,
+        "requests_failed": failures.len(),
+        "seconds": elapsed.as_secs_f64(),
+        "statements_per_second": accepted_statements as f64 / elapsed.as_secs_f64(),
+        "requests_per_second": accepted_requests as f64 / elapsed.as_secs_f64(),
+        "request_body_mib": body_bytes as f64 / (1024.0 * 1024.0),
+        "latency_ms": {"p50": millis(0.5), "p90": millis(0.9), "p99": millis(0.99), "max": latencies.max() as f64 / 1000.0},
+    });
+    if let Some(first) = failures.first() {
+        report["first_failure"] = json!(first);
+    }
+
+    if let (Some(url), Some(before)) = (&arguments.clickhouse_url, stored_before) {
+        let expected = before + accepted_statements as u64;
+        let deadline = Instant::now() + Duration::from_secs(600);
+        loop {
+            let stored = stored_count(url, &arguments).await?;
+            if stored >= expected {
+                break;
+            }
+            if Instant::now() > deadline {
+                bail!(
+                    "only {} of {accepted_statements} statements stored after 600 s",
+                    stored - before
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let total = started.elapsed();
+        report["stored_seconds_after_start"] = json!(total.as_secs_f64());
+        report["stored_seconds_after_last_answer"] = json!((total - elapsed).as_secs_f64());
+        report["end_to_end_statements_per_second"] =
+            json!(accepted_statements as f64 / total.as_secs_f64());
+    }
+    #[allow(clippy::print_stdout, reason = "the report is the program's output")]
+    {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    }
+    if !failures.is_empty() {
+        bail!("{} requests failed", failures.len());
+    }
+    Ok(())
+}
+
+async fn stored_count(url: &str, arguments: &Arguments) -> anyhow::Result<u64> {
+    clickhouse::Client::default()
+        .with_url(url)
+        .with_database(&arguments.clickhouse_database)
+        .with_validation(false)
+        .query("SELECT count() FROM statements WHERE tenant = ?")
+        .bind(&arguments.tenant)
+        .fetch_one::<u64>()
+        .await
+        .context("counting stored statements")
+}
+
+/// A statement of about 1 KB like those assessment content sends: a learner from a roster of
+/// 5,000, one of 200 activities aligned to one of 40 competencies, a score, a duration.
+fn statement(index: usize, run_tag: &str) -> Value {
+    let learner = index * 7919 % 5_000;
+    let activity = index * 104_729 % 200;
+    let competency = activity % 40;
+    let raw = (index * 31 + learner) % 21;
+    let passed = raw >= 14;
+    json!({
+        "actor": {
+            "objectType": "Agent",
+            "name": format!("Learner {learner}"),
+            "account": {"homePage": "https://sis.district.example.org", "name": format!("s-{learner:05}")}
+        },
+        "verb": {
+            "id": if passed { "http://adlnet.gov/expapi/verbs/passed" } else { "http://adlnet.gov/expapi/verbs/failed" },
+            "display": {"en-US": if passed { "passed" } else { "failed" }}
+        },
+        "object": {
+            "objectType": "Activity",
+            "id": format!("https://content.example.org/algebra-1/item-{activity}"),
+            "definition": {
+                "name": {"en-US": format!("Algebra 1 item {activity}")},
+                "description": {"en-US": "A practice item on solving and graphing linear equations."},
+                "type": "http://adlnet.gov/expapi/activities/assessment"
+            }
+        },
+        "result": {
+            "score": {"raw": raw, "min": 0, "max": 20, "scaled": raw as f64 / 20.0},
+            "success": passed,
+            "completion": true,
+            "duration": format!("PT{}M{}S", index % 17, index % 60)
+        },
+        "context": {
+            "platform": "learnstream-loadgen",
+            "language": "en-US",
+            "contextActivities": {
+                "grouping": [{"objectType": "Activity", "id": format!("https://sis.district.example.org/classes/alg1-p{}", learner % 30)}],
+                "category": [{"objectType": "Activity", "id": format!("https://case.example.org/uri/competency-{competency}")}]
+            },
+            "extensions": {"https://learnstream.example.org/xapi/extensions/loadgen-run": run_tag}
+        },
+        "timestamp": format!("2026-11-{:02}T{:02}:{:02}:{:02}Z", 1 + index % 28, index % 24, index % 60, (index / 60) % 60)
+    })
+}
