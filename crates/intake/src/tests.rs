@@ -2,7 +2,7 @@
 //! Kafka or ClickHouse (the end-to-end tests in `tests/` cover those paths on real services).
 
 use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::{Method, Request, StatusCode};
 use base64::Engine as _;
 use http_body_util::BodyExt as _;
 use learnstream_kafka::{DurableProducer, KafkaConfig};
@@ -50,11 +50,30 @@ fn authorization() -> String {
     )
 }
 
-fn post() -> axum::http::request::Builder {
-    Request::post("/xapi/statements")
-        .header("authorization", authorization())
-        .header("x-experience-api-version", "1.0.3")
-        .header("content-type", "application/json")
+/// A request with the headers a conformant client sends; each of `changes` replaces one of
+/// them, or drops it when its value is empty.
+fn xapi_request(method: Method, uri: &str, changes: &[(&str, &str)], body: &str) -> Request<Body> {
+    let authorization = authorization();
+    let mut headers = vec![
+        ("authorization", authorization.as_str()),
+        ("x-experience-api-version", "1.0.3"),
+        ("content-type", "application/json"),
+    ];
+    for (name, value) in changes {
+        headers.retain(|(existing, _)| existing != name);
+        if !value.is_empty() {
+            headers.push((name, value));
+        }
+    }
+    let mut builder = Request::builder().method(method).uri(uri);
+    for (name, value) in headers {
+        builder = builder.header(name, value);
+    }
+    builder.body(Body::from(body.to_owned())).unwrap()
+}
+
+fn post(body: &str) -> Request<Body> {
+    xapi_request(Method::POST, "/xapi/statements", &[], body)
 }
 
 async fn send(request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Value) {
@@ -72,8 +91,13 @@ fn message(body: &Value) -> &str {
 
 #[tokio::test]
 async fn about_is_public_and_lists_versions() {
-    let (status, headers, body) =
-        send(Request::get("/xapi/about").body(Body::empty()).unwrap()).await;
+    let (status, headers, body) = send(xapi_request(
+        Method::GET,
+        "/xapi/about",
+        &[("authorization", "")],
+        "",
+    ))
+    .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers["x-experience-api-version"], "1.0.3");
     assert!(
@@ -86,11 +110,12 @@ async fn about_is_public_and_lists_versions() {
 
 #[tokio::test]
 async fn statements_need_credentials() {
-    let request = Request::post("/xapi/statements")
-        .header("x-experience-api-version", "1.0.3")
-        .header("content-type", "application/json")
-        .body(Body::from("{}"))
-        .unwrap();
+    let request = xapi_request(
+        Method::POST,
+        "/xapi/statements",
+        &[("authorization", "")],
+        "{}",
+    );
     let (status, headers, body) = send(request).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert!(headers.contains_key("www-authenticate"));
@@ -99,11 +124,12 @@ async fn statements_need_credentials() {
 
 #[tokio::test]
 async fn the_version_header_is_required_and_checked() {
-    let request = Request::post("/xapi/statements")
-        .header("authorization", authorization())
-        .header("content-type", "application/json")
-        .body(Body::from("{}"))
-        .unwrap();
+    let request = xapi_request(
+        Method::POST,
+        "/xapi/statements",
+        &[("x-experience-api-version", "")],
+        "{}",
+    );
     let (status, _, body) = send(request).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(
@@ -111,12 +137,12 @@ async fn the_version_header_is_required_and_checked() {
         "X-Experience-API-Version: header is required"
     );
 
-    let request = Request::post("/xapi/statements")
-        .header("authorization", authorization())
-        .header("x-experience-api-version", "0.9")
-        .header("content-type", "application/json")
-        .body(Body::from("{}"))
-        .unwrap();
+    let request = xapi_request(
+        Method::POST,
+        "/xapi/statements",
+        &[("x-experience-api-version", "0.9")],
+        "{}",
+    );
     let (status, _, body) = send(request).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(
@@ -127,11 +153,12 @@ async fn the_version_header_is_required_and_checked() {
 
 #[tokio::test]
 async fn a_2_0_request_is_answered_in_2_0() {
-    let request = Request::get("/xapi/statements?statementId=nope")
-        .header("authorization", authorization())
-        .header("x-experience-api-version", "2.0.0")
-        .body(Body::empty())
-        .unwrap();
+    let request = xapi_request(
+        Method::GET,
+        "/xapi/statements?statementId=nope",
+        &[("x-experience-api-version", "2.0.0")],
+        "",
+    );
     let (status, headers, body) = send(request).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(headers["x-experience-api-version"], "2.0.0");
@@ -141,7 +168,7 @@ async fn a_2_0_request_is_answered_in_2_0() {
 #[tokio::test]
 async fn malformed_json_is_a_clear_400() {
     let body = r#"{"actor": {"mbox": "mailto:a@example.org"}, "verb": "#;
-    let (status, _, response) = send(post().body(Body::from(body)).unwrap()).await;
+    let (status, _, response) = send(post(body)).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(
         message(&response).starts_with("body is not valid JSON: EOF while parsing"),
@@ -152,7 +179,7 @@ async fn malformed_json_is_a_clear_400() {
 #[tokio::test]
 async fn an_invalid_statement_names_the_field() {
     let body = r#"[{"actor": {"mbox": "a@example.org"}, "verb": {"id": "http://example.org/v"}, "object": {"id": "http://example.org/o"}}]"#;
-    let (status, _, response) = send(post().body(Body::from(body)).unwrap()).await;
+    let (status, _, response) = send(post(body)).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(message(&response), "[0].actor.mbox: must be a mailto IRI");
 }
@@ -160,7 +187,7 @@ async fn an_invalid_statement_names_the_field() {
 #[tokio::test]
 async fn a_body_over_the_limit_is_413() {
     let body = format!("[{}]", vec!["{}"; 600].join(","));
-    let (status, _, response) = send(post().body(Body::from(body.clone())).unwrap()).await;
+    let (status, _, response) = send(post(&body)).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(
         message(&response),
@@ -170,12 +197,12 @@ async fn a_body_over_the_limit_is_413() {
 
 #[tokio::test]
 async fn other_content_types_are_refused() {
-    let request = Request::post("/xapi/statements")
-        .header("authorization", authorization())
-        .header("x-experience-api-version", "1.0.3")
-        .header("content-type", "text/plain")
-        .body(Body::from("{}"))
-        .unwrap();
+    let request = xapi_request(
+        Method::POST,
+        "/xapi/statements",
+        &[("content-type", "text/plain")],
+        "{}",
+    );
     let (status, _, body) = send(request).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(
@@ -186,19 +213,19 @@ async fn other_content_types_are_refused() {
 
 #[tokio::test]
 async fn an_empty_array_is_accepted_without_touching_kafka() {
-    let (status, _, body) = send(post().body(Body::from("[]")).unwrap()).await;
+    let (status, _, body) = send(post("[]")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body, Value::Array(Vec::new()));
 }
 
 #[tokio::test]
 async fn unknown_query_parameters_are_named() {
-    let request =
-        Request::get("/xapi/statements?statementId=6fa459ea-ee8a-3ca4-894e-db77e160355e&foo=1")
-            .header("authorization", authorization())
-            .header("x-experience-api-version", "1.0.3")
-            .body(Body::empty())
-            .unwrap();
+    let request = xapi_request(
+        Method::GET,
+        "/xapi/statements?statementId=6fa459ea-ee8a-3ca4-894e-db77e160355e&foo=1",
+        &[("content-type", "")],
+        "",
+    );
     let (status, _, body) = send(request).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(message(&body).starts_with("foo: "), "{body}");
