@@ -5,12 +5,12 @@
 use std::path::Path;
 
 use figment::Figment;
-use figment::providers::{Env, Format, Serialized, Toml};
+use figment::providers::{Env, Format, Toml};
 use learnstream_intake::{AuthConfig, CoalesceConfig, Credentials, HttpConfig};
 use learnstream_kafka::KafkaConfig;
 use learnstream_sink::SinkConfig;
 use learnstream_store::ClickHouseConfig;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 /// Everything learnstream can be told.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -33,7 +33,7 @@ pub struct Config {
 }
 
 /// Logging.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LogConfig {
     /// A `tracing` filter, e.g. `info` or `learnstream_sink=debug,info`. `RUST_LOG` wins if set.
@@ -43,7 +43,7 @@ pub struct LogConfig {
 }
 
 /// How log lines are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     Text,
@@ -70,7 +70,7 @@ pub struct ValidatedConfig {
 impl Config {
     /// Reads the file (if given) and the environment over the defaults.
     pub fn load(path: Option<&Path>) -> anyhow::Result<Config> {
-        let mut figment = Figment::from(Serialized::defaults(LogConfig::default()).key("log"));
+        let mut figment = Figment::new();
         if let Some(path) = path {
             anyhow::ensure!(
                 path.exists(),
