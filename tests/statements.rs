@@ -102,7 +102,7 @@ async fn malformed_json_is_refused_and_loses_nothing_else() -> anyhow::Result<()
     assert!(message.starts_with("body is not valid JSON"), "{answer}");
 
     let (status, answer) = client
-        .post_raw(&json!([statement(4, "passed"), {"verb": {}}]).to_string())
+        .post_raw(&json!([statement(4, "passed"), {"verb": {"id": "http://adlnet.gov/expapi/verbs/passed"}}]).to_string())
         .await?;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(answer["error"]["message"], "[1].actor: is required");

@@ -8,8 +8,8 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use learnstream_xapi::model::{Account, Actor};
 use secrecy::{ExposeSecret, SecretString};
-use serde_json::{Value, json};
 use subtle::ConstantTimeEq;
 
 use crate::config::{AuthConfig, CredentialConfig};
@@ -34,7 +34,7 @@ struct Credential {
 pub struct Principal {
     pub username: String,
     pub tenant: Arc<str>,
-    pub authority: Value,
+    pub authority: Actor,
 }
 
 impl Credentials {
@@ -71,11 +71,18 @@ impl Credentials {
             let principal = Principal {
                 username: username.clone(),
                 tenant: Arc::from(tenant.as_str()),
-                authority: json!({
-                    "objectType": "Agent",
-                    "name": username,
-                    "account": {"homePage": public_url, "name": username},
-                }),
+                authority: Actor {
+                    object_type: Some("Agent".to_owned()),
+                    name: Some(username.clone()),
+                    account: Some(Account {
+                        home_page: public_url.to_owned(),
+                        name: username.clone(),
+                    }),
+                    mbox: None,
+                    mbox_sha1sum: None,
+                    openid: None,
+                    member: None,
+                },
             };
             let credential = Credential {
                 password: password.clone(),
@@ -165,11 +172,9 @@ mod tests {
             .authenticate(Some(&basic("vendor:s3cret")))
             .unwrap();
         assert_eq!(&*principal.tenant, "district-7");
-        assert_eq!(
-            principal.authority["account"]["homePage"],
-            "https://lrs.example.org"
-        );
-        assert_eq!(principal.authority["account"]["name"], "vendor");
+        let account = principal.authority.account.as_ref().unwrap();
+        assert_eq!(account.home_page, "https://lrs.example.org");
+        assert_eq!(account.name, "vendor");
     }
 
     #[test]

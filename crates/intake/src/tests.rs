@@ -181,7 +181,10 @@ async fn an_invalid_statement_names_the_field() {
     let body = r#"[{"actor": {"mbox": "a@example.org"}, "verb": {"id": "http://example.org/v"}, "object": {"id": "http://example.org/o"}}]"#;
     let (status, _, response) = send(post(body)).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_eq!(message(&response), "[0].actor.mbox: must be a mailto IRI");
+    assert!(
+        message(&response).starts_with("[0].actor.mbox: must be a mailto IRI"),
+        "{response}"
+    );
 }
 
 #[tokio::test]

@@ -1,11 +1,10 @@
-use std::borrow::Cow;
-
-use serde::Deserialize;
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
-use crate::{Error, Result, error::JsonPath};
+use crate::error::JsonPath;
+use crate::model::{Actor, Statement};
+use crate::time::parse_duration;
+use crate::{Error, Result};
 
 /// The typed columns stored beside the raw statement, read from a normalized statement.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,152 +35,79 @@ pub struct StatementColumns {
     pub version: String,
 }
 
-#[derive(Deserialize)]
-struct StatementView<'a> {
-    #[serde(borrow)]
-    id: Cow<'a, str>,
-    #[serde(borrow)]
-    stored: Cow<'a, str>,
-    #[serde(borrow)]
-    timestamp: Cow<'a, str>,
-    #[serde(borrow)]
-    actor: AgentView<'a>,
-    #[serde(borrow)]
-    verb: VerbView<'a>,
-    #[serde(borrow)]
-    object: ObjectView<'a>,
-    #[serde(borrow, default)]
-    result: Option<ResultView<'a>>,
-    #[serde(borrow, default)]
-    context: Option<ContextView<'a>>,
-    #[serde(borrow)]
-    version: Cow<'a, str>,
-}
-
-#[derive(Deserialize)]
-struct AgentView<'a> {
-    #[serde(borrow, default)]
-    mbox: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    mbox_sha1sum: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    openid: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    account: Option<AccountView<'a>>,
-}
-
-#[derive(Deserialize)]
-struct AccountView<'a> {
-    #[serde(borrow, rename = "homePage")]
-    home_page: Cow<'a, str>,
-    #[serde(borrow)]
-    name: Cow<'a, str>,
-}
-
-#[derive(Deserialize)]
-struct VerbView<'a> {
-    #[serde(borrow)]
-    id: Cow<'a, str>,
-}
-
-#[derive(Deserialize)]
-struct ObjectView<'a> {
-    #[serde(borrow, default, rename = "objectType")]
-    object_type: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    id: Option<Cow<'a, str>>,
-    #[serde(borrow, flatten)]
-    agent: AgentView<'a>,
-}
-
-#[derive(Deserialize)]
-struct ResultView<'a> {
-    #[serde(default)]
-    success: Option<bool>,
-    #[serde(default)]
-    completion: Option<bool>,
-    #[serde(default)]
-    score: Option<ScoreView>,
-    #[serde(borrow, default)]
-    duration: Option<Cow<'a, str>>,
-}
-
-#[derive(Deserialize)]
-struct ScoreView {
-    #[serde(default)]
-    scaled: Option<f64>,
-    #[serde(default)]
-    raw: Option<f64>,
-    #[serde(default)]
-    min: Option<f64>,
-    #[serde(default)]
-    max: Option<f64>,
-}
-
-#[derive(Deserialize)]
-struct ContextView<'a> {
-    #[serde(borrow, default)]
-    registration: Option<Cow<'a, str>>,
-}
-
 /// Reads the typed columns of a normalized statement (one produced by
 /// [`normalize_body`](crate::normalize_body)). A statement that lacks what normalization
 /// assigns is an error: it did not come from this LRS's intake.
 pub fn extract_columns(json: &str) -> Result<StatementColumns> {
-    let view: StatementView<'_> =
+    let statement: Statement =
         serde_json::from_str(json).map_err(|error| Error::Json(error.to_string()))?;
     let root = JsonPath::root();
-    let id = parse_uuid(&root.key("id"), &view.id)?;
-    let stored = parse_instant(&root.key("stored"), &view.stored)?;
-    let timestamp = parse_instant(&root.key("timestamp"), &view.timestamp)?;
+    let assigned = |key: &str, value: &Option<String>| -> Result<String> {
+        value
+            .clone()
+            .ok_or_else(|| Error::invalid(&root.key(key), "is required in a normalized statement"))
+    };
+    let id = parse_uuid(&root.key("id"), &assigned("id", &statement.id)?)?;
+    let stored = parse_instant(&root.key("stored"), &assigned("stored", &statement.stored)?)?;
+    let timestamp = parse_instant(
+        &root.key("timestamp"),
+        &assigned("timestamp", &statement.timestamp)?,
+    )?;
+    let version = assigned("version", &statement.version)?;
     let stored_us = u64::try_from(unix_micros(stored))
         .map_err(|_| Error::invalid(&root.key("stored"), "must not be before 1970"))?;
-    let object_type = view.object.object_type.as_deref().unwrap_or("Activity");
-    let object_id = match object_type {
-        "Agent" | "Group" => agent_identifier(&view.object.agent),
+    let object = &statement.object;
+    let object_id = match object.kind() {
+        "Agent" | "Group" => actor_identifier(&object.as_actor()),
         "SubStatement" => String::new(),
-        _ => view.object.id.as_deref().unwrap_or_default().to_owned(),
+        _ => object.id.clone().unwrap_or_default(),
     };
-    let registration = view
+    let registration = statement
         .context
         .as_ref()
         .and_then(|context| context.registration.as_deref())
         .map(|text| parse_uuid(&root.key("context").key("registration"), text))
         .transpose()?;
-    let result = view.result.as_ref();
+    let result = statement.result.as_ref();
     let score = result.and_then(|result| result.score.as_ref());
+    let number = |pick: fn(&crate::model::Score) -> &Option<serde_json::Number>| {
+        score
+            .and_then(|score| pick(score).as_ref())
+            .and_then(serde_json::Number::as_f64)
+    };
     let duration_ms = result
         .and_then(|result| result.duration.as_deref())
-        .map(|text| duration_millis(&root.key("result").key("duration"), text))
+        .map(|text| parse_duration(&root.key("result").key("duration"), text))
         .transpose()?;
     Ok(StatementColumns {
         id,
         stored_us,
         timestamp_us: unix_micros(timestamp),
-        actor_ifi: agent_identifier(&view.actor),
-        verb_id: view.verb.id.into_owned(),
-        object_type: object_type.to_owned(),
+        actor_ifi: actor_identifier(&statement.actor),
+        verb_id: statement.verb.id.clone(),
+        object_type: object.kind().to_owned(),
         object_id,
         registration,
         result_success: result.and_then(|result| result.success),
         result_completion: result.and_then(|result| result.completion),
-        score_scaled: score.and_then(|score| score.scaled),
-        score_raw: score.and_then(|score| score.raw),
-        score_min: score.and_then(|score| score.min),
-        score_max: score.and_then(|score| score.max),
+        score_scaled: number(|score| &score.scaled),
+        score_raw: number(|score| &score.raw),
+        score_min: number(|score| &score.min),
+        score_max: number(|score| &score.max),
         duration_ms,
-        version: view.version.into_owned(),
+        version,
     })
 }
 
-fn agent_identifier(agent: &AgentView<'_>) -> String {
-    if let Some(mbox) = &agent.mbox {
+/// An Agent's or identified Group's inverse functional identifier as one string.
+pub fn actor_identifier(actor: &Actor) -> String {
+    if let Some(mbox) = &actor.mbox {
         format!("mbox:{mbox}")
-    } else if let Some(sha1) = &agent.mbox_sha1sum {
+    } else if let Some(sha1) = &actor.mbox_sha1sum {
         format!("mbox_sha1sum:{sha1}")
-    } else if let Some(openid) = &agent.openid {
+    } else if let Some(openid) = &actor.openid {
         format!("openid:{openid}")
-    } else if let Some(account) = &agent.account {
+    } else if let Some(account) = &actor.account {
         // `|` cannot appear in an IRI, so the home page ends unambiguously.
         format!("account:{}|{}", account.home_page, account.name)
     } else {
@@ -194,43 +120,13 @@ fn parse_uuid(path: &JsonPath, text: &str) -> Result<Uuid> {
 }
 
 fn parse_instant(path: &JsonPath, text: &str) -> Result<OffsetDateTime> {
-    OffsetDateTime::parse(text, &Rfc3339)
-        .map_err(|_| Error::invalid(path, "must be an RFC 3339 timestamp with a time zone"))
+    // Normalized statements carry RFC 3339 or (1.0.x) ISO 8601 times; the 1.0 rules read both.
+    crate::time::parse_timestamp(path, text, crate::XapiVersion::V1_0)
 }
 
 fn unix_micros(instant: OffsetDateTime) -> i64 {
     // Every instant `time` can represent (years -9999..=9999) fits in i64 microseconds.
     (instant.unix_timestamp_nanos() / 1_000) as i64
-}
-
-fn duration_millis(path: &JsonPath, text: &str) -> Result<u64> {
-    const SECOND: u64 = 1_000;
-    const MINUTE: u64 = 60 * SECOND;
-    const HOUR: u64 = 60 * MINUTE;
-    const DAY: u64 = 24 * HOUR;
-    let duration = iso8601::duration(text)
-        .map_err(|_| Error::invalid(path, "must be an ISO 8601 duration"))?;
-    let millis = match duration {
-        iso8601::Duration::Weeks(weeks) => u64::from(weeks) * 7 * DAY,
-        iso8601::Duration::YMDHMS {
-            year,
-            month,
-            day,
-            hour,
-            minute,
-            second,
-            millisecond,
-        } => {
-            u64::from(year) * 365 * DAY
-                + u64::from(month) * 30 * DAY
-                + u64::from(day) * DAY
-                + u64::from(hour) * HOUR
-                + u64::from(minute) * MINUTE
-                + u64::from(second) * SECOND
-                + u64::from(millisecond)
-        }
-    };
-    Ok(millis)
 }
 
 #[cfg(test)]

@@ -6,16 +6,22 @@
 //! and the authority of the credential in a [`NormalizeContext`], which keeps every function here
 //! deterministic and testable.
 //!
-//! Validation at this stage covers the structure every statement needs (actor, verb and object,
-//! identifiers, timestamps, UUIDs). Every error names the JSON path of the offending field and
-//! the rule it broke, e.g. `[2].actor.mbox: must be a mailto IRI`.
+//! Parsing (`model.rs`) takes every property of xAPI 1.0.3 and 2.0 and refuses unknown ones,
+//! wrong types and `null`; validation (`validate.rs`) applies the rules of the specification that
+//! a type cannot express. Every error names the JSON path of the offending property and the rule
+//! it broke, e.g. `[2].actor.mbox: must be a mailto IRI (mailto:name@domain)`.
 
 mod columns;
 mod error;
+pub mod model;
 mod normalize;
+mod time;
+mod validate;
 mod version;
 
-pub use columns::{StatementColumns, extract_columns};
-pub use error::{Error, Result};
-pub use normalize::{NormalizeContext, NormalizedStatement, normalize_body};
+pub use columns::{StatementColumns, actor_identifier, extract_columns};
+pub use error::{Error, JsonPath, Result};
+pub use model::{Actor, Statement};
+pub use normalize::{NormalizeContext, NormalizedStatement, normalize_body, parse_body};
+pub use validate::{VOIDED_VERB, validate_statement};
 pub use version::XapiVersion;

@@ -3,8 +3,12 @@ use time::macros::datetime;
 
 use super::*;
 
-fn authority() -> Value {
+fn authority_json() -> Value {
     json!({"objectType": "Agent", "account": {"homePage": "https://lrs.example.org", "name": "vendor"}})
+}
+
+fn authority() -> crate::model::Actor {
+    serde_json::from_value(authority_json()).unwrap()
 }
 
 fn normalize(body: &Value) -> Result<Vec<NormalizedStatement>> {
@@ -59,7 +63,7 @@ fn assigns_what_the_lrs_assigns() {
     assert_eq!(statement["stored"], "2026-11-23T10:00:00.123456Z");
     assert_eq!(statement["timestamp"], "2026-11-23T10:00:00.123456Z");
     assert_eq!(statement["version"], "1.0.0");
-    assert_eq!(statement["authority"], authority());
+    assert_eq!(statement["authority"], authority_json());
 }
 
 #[test]
@@ -80,7 +84,7 @@ fn keeps_what_the_client_set_and_replaces_stored_and_authority() {
     assert_eq!(stored["timestamp"], "2026-01-02T03:04:05+02:00");
     assert_eq!(stored["stored"], "2026-11-23T10:00:00.123456Z");
     assert_eq!(stored["version"], "1.0.3");
-    assert_eq!(stored["authority"], authority());
+    assert_eq!(stored["authority"], authority_json());
 }
 
 #[test]
@@ -122,7 +126,7 @@ fn rejections_name_the_field_and_the_rule() {
         (
             "array item is not an object",
             json!([minimal(), 7]),
-            "[1]: must be a JSON object",
+            "[1]: invalid type: integer `7`, expected a statement object",
         ),
         ("actor missing", without("actor"), "actor: is required"),
         ("verb missing", without("verb"), "verb: is required"),
@@ -140,7 +144,7 @@ fn rejections_name_the_field_and_the_rule() {
         (
             "id a number",
             with(&["id"], json!(7)),
-            "id: must be a string",
+            "id: invalid type: integer `7`, expected a string",
         ),
         (
             "mbox without mailto",
@@ -226,9 +230,9 @@ fn rejections_name_the_field_and_the_rule() {
             "object.object.objectType: a SubStatement must not contain a SubStatement",
         ),
         (
-            "timestamp without zone",
-            with(&["timestamp"], json!("2026-11-23T10:00:00")),
-            "timestamp: must be an RFC 3339 timestamp",
+            "timestamp not a date",
+            with(&["timestamp"], json!("01/011/2015")),
+            "timestamp: must be an ISO 8601 timestamp",
         ),
         (
             "registration not a uuid",
@@ -253,12 +257,12 @@ fn rejections_name_the_field_and_the_rule() {
         (
             "min above max",
             with(&["result", "score"], json!({"min": 5, "max": 1})),
-            "result.score.min: must not be greater than max",
+            "result.score.min: must be less than max",
         ),
         (
             "success a string",
             with(&["result", "success"], json!("yes")),
-            "result.success: must be true or false",
+            "result.success: invalid type: string \"yes\", expected a boolean",
         ),
         (
             "duration not ISO 8601",
@@ -268,16 +272,20 @@ fn rejections_name_the_field_and_the_rule() {
         (
             "version 3",
             with(&["version"], json!("3.0.0")),
-            "version: must be a string starting with 1.0. or 2.0.",
+            "version: must be 1.0.x or 2.0.x",
         ),
     ];
-    for (name, body, expected) in cases {
-        let error = normalize(&body).expect_err(name).to_string();
-        assert!(
-            error.starts_with(expected),
-            "{name}: got {error:?}, expected {expected:?}"
-        );
-    }
+    let mismatches: Vec<String> = cases
+        .into_iter()
+        .filter_map(|(name, body, expected)| {
+            let error = normalize(&body)
+                .map(|_| "accepted".to_owned())
+                .unwrap_or_else(|error| error.to_string());
+            (!error.starts_with(expected))
+                .then(|| format!("{name}: got {error:?}, expected {expected:?}"))
+        })
+        .collect();
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
 }
 
 #[test]
