@@ -12,7 +12,9 @@
 //! it broke, e.g. `[2].actor.mbox: must be a mailto IRI (mailto:name@domain)`.
 
 mod columns;
+mod compare;
 mod error;
+mod format;
 pub mod model;
 mod normalize;
 mod time;
@@ -20,7 +22,9 @@ mod validate;
 mod version;
 
 pub use columns::{StatementColumns, actor_identifier, extract_columns};
+pub use compare::same_statement;
 pub use error::{Error, JsonPath, Result};
+pub use format::{LanguagePreference, StatementFormat, format_statement};
 pub use model::{Actor, Statement};
 pub use normalize::{NormalizeContext, NormalizedStatement, normalize_body, parse_body};
 pub use validate::{VOIDED_VERB, validate_statement};
