@@ -57,6 +57,19 @@ fn benches(criterion: &mut Criterion) {
     group.bench_function("extract_columns (sink)", |bencher| {
         bencher.iter(|| extract_columns(std::hint::black_box(&normalized[0].json)).unwrap())
     });
+    let parsed: Statement = serde_json::from_slice(body).unwrap();
+    group.bench_function("validate_statement", |bencher| {
+        bencher.iter(|| {
+            learnstream_xapi::validate_statement(&learnstream_xapi::JsonPath::default(), std::hint::black_box(&parsed), XapiVersion::V1_0)
+                .unwrap()
+        })
+    });
+    group.bench_function("serialize", |bencher| {
+        bencher.iter(|| serde_json::to_string(std::hint::black_box(&parsed)).unwrap())
+    });
+    group.bench_function("parse_body (typed parse with paths)", |bencher| {
+        bencher.iter(|| learnstream_xapi::parse_body(std::hint::black_box(body)).unwrap())
+    });
     group.bench_function("typed parse: serde_json", |bencher| {
         bencher.iter(|| serde_json::from_slice::<Statement>(std::hint::black_box(body)).unwrap())
     });

@@ -83,7 +83,12 @@ fn first_byte(body: &[u8]) -> Option<u8> {
         .find(|byte| !byte.is_ascii_whitespace())
 }
 
+/// Parses without tracking paths (the common, valid case pays nothing for them); on an error,
+/// parses again with serde_path_to_error to say where.
 fn parse_with_path<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T> {
+    if let Ok(parsed) = serde_json::from_slice::<T>(body) {
+        return Ok(parsed);
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     let parsed: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let path = json_path(error.path());
@@ -93,17 +98,12 @@ fn parse_with_path<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T> {
         }
         let message = strip_position(&inner.to_string());
         // "missing field `actor`" reads better as "actor: is required".
-        match message
-            .strip_prefix("missing field `")
-            .and_then(|rest| rest.strip_suffix('`'))
-        {
+        match message.strip_prefix("missing field `").and_then(|rest| rest.strip_suffix('`')) {
             Some(field) => Error::invalid(&path.key(field), "is required"),
             None => Error::invalid(&path, message),
         }
     })?;
-    deserializer
-        .end()
-        .map_err(|error| Error::Json(error.to_string()))?;
+    deserializer.end().map_err(|error| Error::Json(error.to_string()))?;
     Ok(parsed)
 }
 
