@@ -60,8 +60,12 @@ fn benches(criterion: &mut Criterion) {
     let parsed: Statement = serde_json::from_slice(body).unwrap();
     group.bench_function("validate_statement", |bencher| {
         bencher.iter(|| {
-            learnstream_xapi::validate_statement(&learnstream_xapi::JsonPath::default(), std::hint::black_box(&parsed), XapiVersion::V1_0)
-                .unwrap()
+            learnstream_xapi::validate_statement(
+                &learnstream_xapi::JsonPath::default(),
+                std::hint::black_box(&parsed),
+                XapiVersion::V1_0,
+            )
+            .unwrap()
         })
     });
     group.bench_function("serialize", |bencher| {

@@ -98,12 +98,17 @@ fn parse_with_path<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T> {
         }
         let message = strip_position(&inner.to_string());
         // "missing field `actor`" reads better as "actor: is required".
-        match message.strip_prefix("missing field `").and_then(|rest| rest.strip_suffix('`')) {
+        match message
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.strip_suffix('`'))
+        {
             Some(field) => Error::invalid(&path.key(field), "is required"),
             None => Error::invalid(&path, message),
         }
     })?;
-    deserializer.end().map_err(|error| Error::Json(error.to_string()))?;
+    deserializer
+        .end()
+        .map_err(|error| Error::Json(error.to_string()))?;
     Ok(parsed)
 }
 
