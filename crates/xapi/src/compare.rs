@@ -12,7 +12,7 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::XapiVersion;
 use crate::error::JsonPath;
-use crate::model::{Activity, Actor, Context, Statement, StatementObject, StatementResult};
+use crate::model::{Actor, Context, Statement, StatementObject, StatementResult};
 use crate::time::parse_timestamp;
 
 /// Whether `left` and `right` are the same statement in the sense of Data 2.3.1.
@@ -133,16 +133,9 @@ fn normalize_context(context: &mut Context) {
         normalize_actor(team);
     }
     if let Some(activities) = &mut context.context_activities {
-        for list in [
-            &mut activities.parent,
-            &mut activities.grouping,
-            &mut activities.category,
-            &mut activities.other,
-        ] {
-            for activity in list.iter_mut().flatten() {
-                strip_definition(activity);
-            }
-        }
+        activities
+            .all_mut()
+            .for_each(|activity| activity.definition = None);
     }
     for context_agent in context.context_agents.iter_mut().flatten() {
         normalize_actor(&mut context_agent.agent);
@@ -150,10 +143,6 @@ fn normalize_context(context: &mut Context) {
     for context_group in context.context_groups.iter_mut().flatten() {
         normalize_actor(&mut context_group.group);
     }
-}
-
-fn strip_definition(activity: &mut Activity) {
-    activity.definition = None;
 }
 
 #[cfg(test)]

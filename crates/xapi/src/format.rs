@@ -178,16 +178,9 @@ fn ids_context(context: &mut Context) {
     }
 }
 
-fn for_each_context_activity(context: &mut Context, mut apply: impl FnMut(&mut Activity)) {
+fn for_each_context_activity(context: &mut Context, apply: impl FnMut(&mut Activity)) {
     if let Some(activities) = &mut context.context_activities {
-        for list in [
-            &mut activities.parent,
-            &mut activities.grouping,
-            &mut activities.category,
-            &mut activities.other,
-        ] {
-            list.iter_mut().flatten().for_each(&mut apply);
-        }
+        activities.all_mut().for_each(apply);
     }
 }
 

@@ -575,6 +575,21 @@ pub struct ContextActivities {
     pub other: Option<Vec<Activity>>,
 }
 
+impl ContextActivities {
+    /// Every context activity, of all four kinds.
+    pub fn all_mut(&mut self) -> impl Iterator<Item = &mut Activity> {
+        [
+            &mut self.parent,
+            &mut self.grouping,
+            &mut self.category,
+            &mut self.other,
+        ]
+        .into_iter()
+        .flatten()
+        .flatten()
+    }
+}
+
 fn one_or_many<'de, D>(deserializer: D) -> Result<Option<Vec<Activity>>, D::Error>
 where
     D: Deserializer<'de>,
