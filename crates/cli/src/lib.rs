@@ -11,8 +11,6 @@ mod config;
 use std::net::SocketAddr;
 
 use anyhow::Context as _;
-use axum::Router;
-use axum::routing::get;
 use learnstream_intake::{AppState, AppStateParts, Coalescer};
 use learnstream_kafka::DurableProducer;
 use learnstream_store::StatementStore;
@@ -98,7 +96,7 @@ pub async fn start(
             metrics,
         }))
     } else {
-        ops_router(metrics)
+        learnstream_intake::ops_router(metrics)
     };
     let listener = tokio::net::TcpListener::bind(config.http.listen)
         .await
@@ -126,13 +124,4 @@ pub async fn start(
         http_address,
         tasks,
     })
-}
-
-/// A lone sink's HTTP side: liveness and metrics.
-fn ops_router(metrics: Option<PrometheusHandle>) -> Router {
-    let router = Router::new().route("/health", get(|| async { "ok" }));
-    match metrics {
-        Some(handle) => router.route("/metrics", get(move || std::future::ready(handle.render()))),
-        None => router,
-    }
 }

@@ -15,12 +15,13 @@ mod state;
 mod statements;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::HeaderValue;
 use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
 use learnstream_xapi::XapiVersion;
+use metrics_exporter_prometheus::PrometheusHandle;
 use tower_http::trace::TraceLayer;
 
 pub use auth::{Credentials, Principal};
@@ -32,16 +33,13 @@ pub use state::{AppState, AppStateParts};
 
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
-    let mut router = Router::new()
+    let router = Router::new()
         .route("/xapi/about", get(about::about))
         .route(
             "/xapi/statements",
             get(statements::get_statements).post(statements::post_statements),
         )
-        .route("/health", get(health));
-    if state.metrics().is_some() {
-        router = router.route("/metrics", get(render_metrics));
-    }
+        .merge(ops_router(state.metrics().cloned()));
     router
         .layer(DefaultBodyLimit::max(state.max_body_bytes()))
         .layer(middleware::from_fn(xapi_version_header))
@@ -50,15 +48,15 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// `GET /health`: the process is up and serving.
-async fn health() -> &'static str {
-    "ok"
-}
-
-async fn render_metrics(State(state): State<AppState>) -> Response {
-    match state.metrics() {
-        Some(handle) => handle.render().into_response(),
-        None => axum::http::StatusCode::NOT_FOUND.into_response(),
+/// The operational routes every learnstream process serves: `GET /health` (the process is up
+/// and serving) and, with a metrics handle, `GET /metrics` in Prometheus format.
+pub fn ops_router<S: Clone + Send + Sync + 'static>(
+    metrics: Option<PrometheusHandle>,
+) -> Router<S> {
+    let router = Router::new().route("/health", get(|| async { "ok" }));
+    match metrics {
+        Some(handle) => router.route("/metrics", get(move || std::future::ready(handle.render()))),
+        None => router,
     }
 }
 

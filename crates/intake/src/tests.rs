@@ -233,3 +233,26 @@ async fn unknown_query_parameters_are_named() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(message(&body).starts_with("foo: "), "{body}");
 }
+
+#[tokio::test]
+async fn health_answers_and_metrics_are_absent_without_a_recorder() {
+    let response = app()
+        .oneshot(xapi_request(
+            Method::GET,
+            "/health",
+            &[("authorization", "")],
+            "",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        &response.into_body().collect().await.unwrap().to_bytes()[..],
+        b"ok"
+    );
+    let response = app()
+        .oneshot(xapi_request(Method::GET, "/metrics", &[], ""))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+}

@@ -47,7 +47,7 @@ pub fn extract_columns(json: &str) -> Result<StatementColumns> {
             .clone()
             .ok_or_else(|| Error::invalid(&root.key(key), "is required in a normalized statement"))
     };
-    let id = parse_uuid(&root.key("id"), &assigned("id", &statement.id)?)?;
+    let id = crate::validate::uuid(&root.key("id"), &assigned("id", &statement.id)?)?;
     let stored = parse_instant(&root.key("stored"), &assigned("stored", &statement.stored)?)?;
     let timestamp = parse_instant(
         &root.key("timestamp"),
@@ -66,7 +66,7 @@ pub fn extract_columns(json: &str) -> Result<StatementColumns> {
         .context
         .as_ref()
         .and_then(|context| context.registration.as_deref())
-        .map(|text| parse_uuid(&root.key("context").key("registration"), text))
+        .map(|text| crate::validate::uuid(&root.key("context").key("registration"), text))
         .transpose()?;
     let result = statement.result.as_ref();
     let score = result.and_then(|result| result.score.as_ref());
@@ -113,10 +113,6 @@ pub fn actor_identifier(actor: &Actor) -> String {
     } else {
         String::new()
     }
-}
-
-fn parse_uuid(path: &JsonPath, text: &str) -> Result<Uuid> {
-    Uuid::try_parse(text).map_err(|_| Error::invalid(path, "must be a UUID"))
 }
 
 fn parse_instant(path: &JsonPath, text: &str) -> Result<OffsetDateTime> {

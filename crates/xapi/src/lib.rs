@@ -17,6 +17,8 @@ mod error;
 mod format;
 pub mod model;
 mod normalize;
+#[cfg(test)]
+mod test_support;
 mod time;
 mod validate;
 mod version;

@@ -31,19 +31,7 @@ fn minimal() -> Value {
 
 fn with(path: &[&str], value: Value) -> Value {
     let mut statement = minimal();
-    let (last, parents) = path.split_last().unwrap();
-    let mut cursor = &mut statement;
-    for key in parents {
-        cursor = cursor
-            .as_object_mut()
-            .unwrap()
-            .entry(key.to_string())
-            .or_insert_with(|| json!({}));
-    }
-    cursor
-        .as_object_mut()
-        .unwrap()
-        .insert(last.to_string(), value);
+    crate::test_support::set_at(&mut statement, path, value);
     statement
 }
 

@@ -17,20 +17,8 @@ fn base() -> Value {
 /// `base()` with `value` at `pointer` (a JSON pointer; parents are created).
 fn with(pointer: &str, value: Value) -> Value {
     let mut statement = base();
-    let mut cursor = &mut statement;
     let keys: Vec<&str> = pointer.trim_start_matches('/').split('/').collect();
-    let (last, parents) = keys.split_last().unwrap();
-    for key in parents {
-        cursor = cursor
-            .as_object_mut()
-            .unwrap()
-            .entry(key.to_string())
-            .or_insert_with(|| json!({}));
-    }
-    cursor
-        .as_object_mut()
-        .unwrap()
-        .insert(last.to_string(), value);
+    crate::test_support::set_at(&mut statement, &keys, value);
     statement
 }
 
