@@ -1,7 +1,7 @@
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::error::JsonPath;
+use crate::error::Path;
 use crate::model::{Actor, Statement};
 use crate::time::parse_duration;
 use crate::{Error, Result};
@@ -41,7 +41,7 @@ pub struct StatementColumns {
 pub fn extract_columns(json: &str) -> Result<StatementColumns> {
     let statement: Statement =
         serde_json::from_str(json).map_err(|error| Error::Json(error.to_string()))?;
-    let root = JsonPath::root();
+    let root = Path::Root;
     let assigned = |key: &str, value: &Option<String>| -> Result<String> {
         value
             .clone()
@@ -115,7 +115,7 @@ pub fn actor_identifier(actor: &Actor) -> String {
     }
 }
 
-fn parse_instant(path: &JsonPath, text: &str) -> Result<OffsetDateTime> {
+fn parse_instant(path: &Path<'_>, text: &str) -> Result<OffsetDateTime> {
     // Normalized statements carry RFC 3339 or (1.0.x) ISO 8601 times; the 1.0 rules read both.
     crate::time::parse_timestamp(path, text, crate::XapiVersion::V1_0)
 }

@@ -11,7 +11,7 @@
 use time::format_description::well_known::Rfc3339;
 
 use crate::XapiVersion;
-use crate::error::JsonPath;
+use crate::error::Path;
 use crate::model::{Actor, Context, Statement, StatementObject, StatementResult};
 use crate::time::parse_timestamp;
 
@@ -48,7 +48,7 @@ fn comparable(statement: &Statement) -> Statement {
 
 /// A timestamp as the instant it names, or as sent when it cannot be read.
 fn instant(text: &str) -> String {
-    parse_timestamp(&JsonPath::root(), text, XapiVersion::V1_0)
+    parse_timestamp(&Path::Root, text, XapiVersion::V1_0)
         .ok()
         .and_then(|instant| {
             instant

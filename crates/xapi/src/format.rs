@@ -27,7 +27,7 @@ impl FromStr for StatementFormat {
             "ids" => Ok(StatementFormat::Ids),
             "canonical" => Ok(StatementFormat::Canonical),
             other => Err(crate::Error::invalid(
-                &crate::JsonPath::root().key("format"),
+                &crate::error::Path::Root.key("format"),
                 format!("must be exact, ids or canonical, got {other:?}"),
             )),
         }

@@ -15,6 +15,7 @@ mod columns;
 mod compare;
 mod error;
 mod format;
+mod memo;
 pub mod model;
 mod normalize;
 #[cfg(test)]

@@ -6,7 +6,10 @@
 //! statement serializes back to what the client meant; numbers keep their integer or decimal form.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
+use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
+use serde::de::{MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Number, Value};
 
@@ -41,13 +44,13 @@ pub struct Statement {
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    pub result: Option<StatementResult>,
+    pub result: Option<Box<StatementResult>>,
     #[serde(
         default,
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    pub context: Option<Context>,
+    pub context: Option<Box<Context>>,
     #[serde(
         default,
         deserialize_with = "present",
@@ -179,7 +182,7 @@ pub struct StatementObject {
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    pub definition: Option<ActivityDefinition>,
+    pub definition: Option<Box<ActivityDefinition>>,
     // Agent or Group
     #[serde(
         default,
@@ -241,7 +244,7 @@ pub struct StatementObject {
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    pub result: Option<StatementResult>,
+    pub result: Option<Box<StatementResult>>,
     #[serde(
         default,
         deserialize_with = "present",
@@ -299,7 +302,7 @@ pub struct Activity {
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    pub definition: Option<ActivityDefinition>,
+    pub definition: Option<Box<ActivityDefinition>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -590,23 +593,31 @@ impl ContextActivities {
     }
 }
 
+/// One Activity or an array of them, read straight from the input (an untagged enum would buffer
+/// the whole value first).
 fn one_or_many<'de, D>(deserializer: D) -> Result<Option<Vec<Activity>>, D::Error>
 where
     D: Deserializer<'de>,
 {
-    #[derive(Deserialize)]
-    #[serde(
-        untagged,
-        expecting = "an Activity object or an array of Activity objects"
-    )]
-    enum OneOrMany {
-        Many(Vec<Activity>),
-        One(Box<Activity>),
+    struct OneOrMany;
+
+    impl<'de> Visitor<'de> for OneOrMany {
+        type Value = Vec<Activity>;
+
+        fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+            formatter.write_str("an Activity object or an array of Activity objects")
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, sequence: A) -> Result<Self::Value, A::Error> {
+            Vec::<Activity>::deserialize(SeqAccessDeserializer::new(sequence))
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            Activity::deserialize(MapAccessDeserializer::new(map)).map(|activity| vec![activity])
+        }
     }
-    Ok(Some(match OneOrMany::deserialize(deserializer)? {
-        OneOrMany::Many(activities) => activities,
-        OneOrMany::One(activity) => vec![*activity],
-    }))
+
+    deserializer.deserialize_any(OneOrMany).map(Some)
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -4,11 +4,14 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
-use crate::error::JsonPath;
+use crate::error::{JsonPath, Path};
 use crate::model::{Actor, Statement};
 use crate::time::parse_timestamp;
-use crate::validate::validate_statement;
+use crate::validate::validate_statement_at;
 use crate::{Error, Result, XapiVersion};
+
+/// About what `assign` adds to a statement: id, stored, timestamp, version and authority.
+const ASSIGNED_BYTES: usize = 512;
 
 /// What the LRS knows about a request that normalization needs.
 #[derive(Debug, Clone, Copy)]
@@ -38,17 +41,14 @@ pub fn normalize_body(
 ) -> Result<Vec<NormalizedStatement>> {
     let statements = parse_body(body)?;
     let stored = format_timestamp(truncate_to_micros(context.stored));
-    let root = JsonPath::root();
+    let root = Path::Root;
     let is_array = matches!(first_byte(body), Some(b'['));
     let mut first_index_by_id: HashMap<Uuid, usize> = HashMap::with_capacity(statements.len());
+    let statements_count = statements.len().max(1);
     let mut normalized = Vec::with_capacity(statements.len());
     for (index, mut statement) in statements.into_iter().enumerate() {
-        let path = if is_array {
-            root.index(index)
-        } else {
-            root.clone()
-        };
-        validate_statement(&path, &statement, context.version)?;
+        let path = if is_array { root.index(index) } else { root };
+        validate_statement_at(&path, &statement, context.version)?;
         let id = assign(&path, &mut statement, context, &stored)?;
         if let Some(first_index) = first_index_by_id.insert(id, index) {
             return Err(Error::invalid(
@@ -56,8 +56,12 @@ pub fn normalize_body(
                 format!("duplicates the id of statement [{first_index}] in the same request"),
             ));
         }
-        let json =
-            serde_json::to_string(&statement).map_err(|error| Error::Json(error.to_string()))?;
+        // Room for the statement as sent plus what the LRS assigns, so the buffer grows once
+        // at most.
+        let mut buffer = Vec::with_capacity(body.len() / statements_count + ASSIGNED_BYTES);
+        sonic_rs::to_writer(&mut buffer, &statement)
+            .map_err(|error| Error::Json(error.to_string()))?;
+        let json = String::from_utf8(buffer).map_err(|error| Error::Json(error.to_string()))?;
         normalized.push(NormalizedStatement { id, json });
     }
     Ok(normalized)
@@ -66,11 +70,15 @@ pub fn normalize_body(
 /// Parses one statement or an array of statements, reporting the JSON path of any property that
 /// is unknown, missing or of the wrong type.
 pub fn parse_body(body: &[u8]) -> Result<Vec<Statement>> {
-    match first_byte(body) {
+    // JSON is UTF-8 (RFC 8259): checking the whole body once lets the parser skip the check per
+    // string.
+    let body = std::str::from_utf8(body)
+        .map_err(|error| Error::Json(format!("the body is not UTF-8: {error}")))?;
+    match first_byte(body.as_bytes()) {
         Some(b'[') => parse_with_path::<Vec<Statement>>(body),
         Some(b'{') => parse_with_path::<Statement>(body).map(|statement| vec![statement]),
         Some(_) => Err(Error::invalid(
-            &JsonPath::root(),
+            &Path::Root,
             "body must be a statement object or an array of statements",
         )),
         None => Err(Error::Json("the body is empty".to_owned())),
@@ -85,11 +93,11 @@ fn first_byte(body: &[u8]) -> Option<u8> {
 
 /// Parses without tracking paths (the common, valid case pays nothing for them); on an error,
 /// parses again with serde_path_to_error to say where.
-fn parse_with_path<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T> {
-    if let Ok(parsed) = serde_json::from_slice::<T>(body) {
+fn parse_with_path<T: serde::de::DeserializeOwned>(body: &str) -> Result<T> {
+    if let Ok(parsed) = serde_json::from_str::<T>(body) {
         return Ok(parsed);
     }
-    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let mut deserializer = serde_json::Deserializer::from_str(body);
     let parsed: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let path = json_path(error.path());
         let inner = error.into_inner();
@@ -98,13 +106,18 @@ fn parse_with_path<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T> {
         }
         let message = strip_position(&inner.to_string());
         // "missing field `actor`" reads better as "actor: is required".
-        match message
+        let (path, rule) = match message
             .strip_prefix("missing field `")
             .and_then(|rest| rest.strip_suffix('`'))
         {
-            Some(field) => Error::invalid(&path.key(field), "is required"),
-            None => Error::invalid(&path, message),
-        }
+            Some(field) => {
+                let mut field_path = path;
+                field_path.push_key(field);
+                (field_path, "is required".to_owned())
+            }
+            None => (path, message),
+        };
+        Error::Invalid { path, rule }
     })?;
     deserializer
         .end()
@@ -115,12 +128,12 @@ fn parse_with_path<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T> {
 fn json_path(path: &serde_path_to_error::Path) -> JsonPath {
     let mut json_path = JsonPath::root();
     for segment in path.iter() {
-        json_path = match segment {
-            serde_path_to_error::Segment::Seq { index } => json_path.index(*index),
-            serde_path_to_error::Segment::Map { key } => json_path.key(key),
-            serde_path_to_error::Segment::Enum { variant } => json_path.key(variant),
-            serde_path_to_error::Segment::Unknown => json_path.key("?"),
-        };
+        match segment {
+            serde_path_to_error::Segment::Seq { index } => json_path.push_index(*index),
+            serde_path_to_error::Segment::Map { key } => json_path.push_key(key),
+            serde_path_to_error::Segment::Enum { variant } => json_path.push_key(variant),
+            serde_path_to_error::Segment::Unknown => json_path.push_key("?"),
+        }
     }
     json_path
 }
@@ -136,7 +149,7 @@ fn strip_position(message: &str) -> String {
 /// Sets id, timestamp, version, stored and authority. In a 2.0 request the timestamp is written
 /// in UTC (the instant is unchanged).
 fn assign(
-    path: &JsonPath,
+    path: &Path<'_>,
     statement: &mut Statement,
     context: &NormalizeContext<'_>,
     stored: &str,

@@ -3,13 +3,13 @@
 use time::format_description::well_known::{Iso8601, Rfc3339};
 use time::{OffsetDateTime, PrimitiveDateTime};
 
-use crate::error::JsonPath;
+use crate::error::Path;
 use crate::{Error, Result, XapiVersion};
 
 /// Parses a timestamp. xAPI 1.0.x takes ISO 8601 (a time without a zone is read as UTC); 2.0
 /// takes RFC 3339. Both refuse the "unknown local offset" forms `-00`, `-0000` and `-00:00`.
 pub(crate) fn parse_timestamp(
-    path: &JsonPath,
+    path: &Path<'_>,
     text: &str,
     version: XapiVersion,
 ) -> Result<OffsetDateTime> {
@@ -50,7 +50,7 @@ pub(crate) fn parse_timestamp(
 /// Checks an ISO 8601 duration in the format of ISO 8601:2004 4.4.3.2 (`P1DT2H30M`, `PT4.5S`,
 /// `P2W`); the alternative format (`P0001-02-03T…`) is refused. Returns milliseconds, counting a
 /// year as 365 days and a month as 30.
-pub(crate) fn parse_duration(path: &JsonPath, text: &str) -> Result<u64> {
+pub(crate) fn parse_duration(path: &Path<'_>, text: &str) -> Result<u64> {
     const SECOND: u64 = 1_000;
     const MINUTE: u64 = 60 * SECOND;
     const HOUR: u64 = 60 * MINUTE;
@@ -94,7 +94,7 @@ mod tests {
     use super::*;
 
     fn timestamp(text: &str, version: XapiVersion) -> Result<OffsetDateTime> {
-        parse_timestamp(&JsonPath::root().key("timestamp"), text, version)
+        parse_timestamp(&Path::Root.key("timestamp"), text, version)
     }
 
     #[test]
@@ -150,7 +150,7 @@ mod tests {
 
     #[test]
     fn data_4_6_durations() {
-        let path = JsonPath::root().key("duration");
+        let path = Path::Root.key("duration");
         assert_eq!(parse_duration(&path, "PT4M30S").unwrap(), 270_000);
         assert_eq!(parse_duration(&path, "PT1.25S").unwrap(), 1_250);
         assert_eq!(parse_duration(&path, "P1DT1H").unwrap(), 90_000_000);

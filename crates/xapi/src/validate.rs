@@ -7,7 +7,8 @@ use std::collections::HashSet;
 use iri_string::types::IriStr;
 use serde_json::Number;
 
-use crate::error::JsonPath;
+use crate::error::Path;
+use crate::memo::ValidityMemo;
 use crate::model::{
     Account, Activity, ActivityDefinition, Actor, Attachment, Context, Extensions,
     InteractionComponent, LanguageMap, Statement, StatementObject, StatementResult,
@@ -19,8 +20,13 @@ use crate::{Error, Result, XapiVersion};
 pub const VOIDED_VERB: &str = "http://adlnet.gov/expapi/verbs/voided";
 
 /// Checks a whole statement.
-pub fn validate_statement(
-    path: &JsonPath,
+pub fn validate_statement(statement: &Statement, version: XapiVersion) -> Result<()> {
+    validate_statement_at(&Path::Root, statement, version)
+}
+
+/// Checks a whole statement found at `path` of a request body.
+pub(crate) fn validate_statement_at(
+    path: &Path<'_>,
     statement: &Statement,
     version: XapiVersion,
 ) -> Result<()> {
@@ -32,13 +38,13 @@ struct Validator {
     version: XapiVersion,
 }
 
-fn fail<T>(path: &JsonPath, rule: impl Into<String>) -> Result<T> {
+fn fail<T>(path: &Path<'_>, rule: impl Into<String>) -> Result<T> {
     Err(Error::invalid(path, rule))
 }
 
 impl Validator {
     /// Data 2.4: the statement's own properties.
-    fn statement(&self, path: &JsonPath, statement: &Statement) -> Result<()> {
+    fn statement(&self, path: &Path<'_>, statement: &Statement) -> Result<()> {
         if let Some(id) = &statement.id {
             uuid(&path.key("id"), id)?;
         }
@@ -77,7 +83,7 @@ impl Validator {
     }
 
     /// Data 2.4.2: Agents and Groups.
-    fn actor(&self, path: &JsonPath, actor: &Actor) -> Result<()> {
+    fn actor(&self, path: &Path<'_>, actor: &Actor) -> Result<()> {
         let kind = actor.object_type.as_deref().unwrap_or("Agent");
         let identifiers = identifier_count(actor);
         match kind {
@@ -138,7 +144,7 @@ impl Validator {
     }
 
     /// Data 2.4.4: the object, by its type. `nested` is true inside a SubStatement.
-    fn object(&self, path: &JsonPath, object: &StatementObject, nested: bool) -> Result<()> {
+    fn object(&self, path: &Path<'_>, object: &StatementObject, nested: bool) -> Result<()> {
         let kind = object.kind();
         let allowed: &[&str] = match kind {
             "Activity" => &["objectType", "id", "definition"],
@@ -235,7 +241,7 @@ impl Validator {
     }
 
     /// Data 2.4.6: context.
-    fn context(&self, path: &JsonPath, context: &Context, object: &StatementObject) -> Result<()> {
+    fn context(&self, path: &Path<'_>, context: &Context, object: &StatementObject) -> Result<()> {
         if let Some(registration) = &context.registration {
             uuid(&path.key("registration"), registration)?;
         }
@@ -277,8 +283,9 @@ impl Validator {
                 );
             }
         }
+        let agents_path = path.key("contextAgents");
         for (index, context_agent) in context.context_agents.iter().flatten().enumerate() {
-            let agent_path = path.key("contextAgents").index(index);
+            let agent_path = agents_path.index(index);
             if context_agent.object_type != "contextAgent" {
                 return fail(&agent_path.key("objectType"), "must be contextAgent");
             }
@@ -296,8 +303,9 @@ impl Validator {
                 context_agent.relevant_types.as_deref(),
             )?;
         }
+        let groups_path = path.key("contextGroups");
         for (index, context_group) in context.context_groups.iter().flatten().enumerate() {
-            let group_path = path.key("contextGroups").index(index);
+            let group_path = groups_path.index(index);
             if context_group.object_type != "contextGroup" {
                 return fail(&group_path.key("objectType"), "must be contextGroup");
             }
@@ -356,7 +364,7 @@ fn identifier_count(actor: &Actor) -> usize {
 
 /// Data 2.4.2.3: the inverse functional identifiers.
 fn inverse_functional_identifier(
-    path: &JsonPath,
+    path: &Path<'_>,
     mbox: Option<&str>,
     mbox_sha1sum: Option<&str>,
     openid: Option<&str>,
@@ -390,7 +398,7 @@ fn inverse_functional_identifier(
 }
 
 /// Data 2.4.3: the verb.
-fn verb(path: &JsonPath, verb: &crate::model::Verb) -> Result<()> {
+fn verb(path: &Path<'_>, verb: &crate::model::Verb) -> Result<()> {
     iri(&path.key("id"), &verb.id)?;
     if let Some(display) = &verb.display {
         language_map(&path.key("display"), display)?;
@@ -424,7 +432,7 @@ fn present_properties(object: &StatementObject) -> Vec<&'static str> {
         .collect()
 }
 
-fn context_activity(path: &JsonPath, activity: &Activity) -> Result<()> {
+fn context_activity(path: &Path<'_>, activity: &Activity) -> Result<()> {
     if activity
         .object_type
         .as_deref()
@@ -443,7 +451,7 @@ fn context_activity(path: &JsonPath, activity: &Activity) -> Result<()> {
 }
 
 /// Data 2.4.4.1: activity definitions, with the interaction components each type allows.
-fn activity_definition(path: &JsonPath, definition: &ActivityDefinition) -> Result<()> {
+fn activity_definition(path: &Path<'_>, definition: &ActivityDefinition) -> Result<()> {
     if let Some(name) = &definition.name {
         language_map(&path.key("name"), name)?;
     }
@@ -503,7 +511,7 @@ fn activity_definition(path: &JsonPath, definition: &ActivityDefinition) -> Resu
     Ok(())
 }
 
-fn interaction_components(path: &JsonPath, components: &[InteractionComponent]) -> Result<()> {
+fn interaction_components(path: &Path<'_>, components: &[InteractionComponent]) -> Result<()> {
     let mut seen = HashSet::with_capacity(components.len());
     for (index, component) in components.iter().enumerate() {
         let component_path = path.index(index);
@@ -524,7 +532,7 @@ fn interaction_components(path: &JsonPath, components: &[InteractionComponent]) 
 }
 
 /// Data 2.4.5: result.
-fn result_property(path: &JsonPath, result: &StatementResult) -> Result<()> {
+fn result_property(path: &Path<'_>, result: &StatementResult) -> Result<()> {
     if let Some(score) = &result.score {
         let score_path = path.key("score");
         let value = |number: &Option<Number>| number.as_ref().and_then(Number::as_f64);
@@ -563,7 +571,7 @@ fn result_property(path: &JsonPath, result: &StatementResult) -> Result<()> {
 }
 
 /// Data 2.4.11: attachments.
-fn attachment_list(path: &JsonPath, attachments: &[Attachment]) -> Result<()> {
+fn attachment_list(path: &Path<'_>, attachments: &[Attachment]) -> Result<()> {
     for (index, attachment) in attachments.iter().enumerate() {
         let attachment_path = path.index(index);
         iri(&attachment_path.key("usageType"), &attachment.usage_type)?;
@@ -602,7 +610,7 @@ fn attachment_list(path: &JsonPath, attachments: &[Attachment]) -> Result<()> {
 }
 
 /// Data 2.4.10: a statement's version is 1.0.x or 2.0.x.
-fn statement_version(path: &JsonPath, version: &str) -> Result<()> {
+fn statement_version(path: &Path<'_>, version: &str) -> Result<()> {
     let mut parts = version.split('.');
     let valid = matches!((parts.next(), parts.next()), (Some("1" | "2"), Some("0")))
         && parts.clone().count() <= 1
@@ -614,7 +622,7 @@ fn statement_version(path: &JsonPath, version: &str) -> Result<()> {
     }
 }
 
-fn relevant_types(path: &JsonPath, types: Option<&[String]>) -> Result<()> {
+fn relevant_types(path: &Path<'_>, types: Option<&[String]>) -> Result<()> {
     let Some(types) = types else { return Ok(()) };
     if types.is_empty() {
         return fail(path, "must list at least one IRI when present");
@@ -626,7 +634,7 @@ fn relevant_types(path: &JsonPath, types: Option<&[String]>) -> Result<()> {
 }
 
 /// Data 4.2: extension keys are IRIs.
-fn extension_keys(path: &JsonPath, extensions: &Extensions) -> Result<()> {
+fn extension_keys(path: &Path<'_>, extensions: &Extensions) -> Result<()> {
     for key in extensions.keys() {
         iri(&path.key(key), key)?;
     }
@@ -634,30 +642,44 @@ fn extension_keys(path: &JsonPath, extensions: &Extensions) -> Result<()> {
 }
 
 /// Data 4.1 (language maps) and 5646 language tags.
-fn language_map(path: &JsonPath, map: &LanguageMap) -> Result<()> {
+fn language_map(path: &Path<'_>, map: &LanguageMap) -> Result<()> {
     for key in map.keys() {
         language_tag(&path.key(key), key)?;
     }
     Ok(())
 }
 
-fn language_tag(path: &JsonPath, tag: &str) -> Result<()> {
-    match language_tags::LanguageTag::parse(tag) {
-        Ok(parsed) if parsed.validate().is_ok() => Ok(()),
-        _ => fail(path, "must be an RFC 5646 language tag"),
+/// RFC 5646: well-formed and registered (IANA subtag registry).
+fn language_tag(path: &Path<'_>, tag: &str) -> Result<()> {
+    thread_local! {
+        static VALID_TAGS: ValidityMemo = ValidityMemo::new();
+    }
+    let valid = VALID_TAGS.with(|memo| {
+        memo.is_valid(tag, |text| {
+            language_tags::LanguageTag::parse(text).is_ok_and(|parsed| parsed.validate().is_ok())
+        })
+    });
+    if valid {
+        Ok(())
+    } else {
+        fail(path, "must be an RFC 5646 language tag")
     }
 }
 
 /// Data 4.3: an absolute IRI with a scheme.
-pub(crate) fn iri(path: &JsonPath, text: &str) -> Result<()> {
-    match IriStr::new(text) {
-        Ok(_) => Ok(()),
-        Err(_) => fail(path, "must be an absolute IRI"),
+pub(crate) fn iri(path: &Path<'_>, text: &str) -> Result<()> {
+    thread_local! {
+        static VALID_IRIS: ValidityMemo = ValidityMemo::new();
+    }
+    if VALID_IRIS.with(|memo| memo.is_valid(text, |text| IriStr::new(text).is_ok())) {
+        Ok(())
+    } else {
+        fail(path, "must be an absolute IRI")
     }
 }
 
 /// Data 4.4: a UUID in its standard string form.
-pub(crate) fn uuid(path: &JsonPath, text: &str) -> Result<uuid::Uuid> {
+pub(crate) fn uuid(path: &Path<'_>, text: &str) -> Result<uuid::Uuid> {
     if text.len() != 36 {
         return fail(path, "must be a UUID in 8-4-4-4-12 hex form");
     }

@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use crate::normalize::parse_body;
-use crate::{JsonPath, XapiVersion, validate_statement};
+use crate::{XapiVersion, validate_statement};
 
 fn base() -> Value {
     json!({
@@ -25,7 +25,7 @@ fn with(pointer: &str, value: Value) -> Value {
 fn check(version: XapiVersion, statement: &Value) -> Result<(), String> {
     let statements =
         parse_body(statement.to_string().as_bytes()).map_err(|error| error.to_string())?;
-    validate_statement(&JsonPath::default(), &statements[0], version)
+    validate_statement(&statements[0], version)
         .map_err(|error| error.to_string())
 }
 
