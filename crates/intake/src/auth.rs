@@ -34,7 +34,7 @@ struct Credential {
 pub struct Principal {
     pub username: String,
     pub tenant: Arc<str>,
-    pub authority: Actor,
+    pub authority: Actor<'static>,
 }
 
 impl Credentials {
@@ -72,11 +72,11 @@ impl Credentials {
                 username: username.clone(),
                 tenant: Arc::from(tenant.as_str()),
                 authority: Actor {
-                    object_type: Some("Agent".to_owned()),
-                    name: Some(username.clone()),
+                    object_type: Some("Agent".into()),
+                    name: Some(username.clone().into()),
                     account: Some(Account {
-                        home_page: public_url.to_owned(),
-                        name: username.clone(),
+                        home_page: public_url.to_owned().into(),
+                        name: username.clone().into(),
                     }),
                     mbox: None,
                     mbox_sha1sum: None,

@@ -50,16 +50,16 @@ fn statement(index: usize) -> String {
     )
 }
 
-fn authority() -> Actor {
+fn authority() -> Actor<'static> {
     Actor {
-        object_type: Some("Agent".to_owned()),
-        name: Some("vendor".to_owned()),
+        object_type: Some("Agent".into()),
+        name: Some("vendor".into()),
         mbox: None,
         mbox_sha1sum: None,
         openid: None,
         account: Some(Account {
-            home_page: "https://lrs.example.org".to_owned(),
-            name: "vendor".to_owned(),
+            home_page: "https://lrs.example.org".into(),
+            name: "vendor".into(),
         }),
         member: None,
     }
@@ -74,7 +74,10 @@ fn benches(criterion: &mut Criterion) {
     };
     let bodies: Vec<String> = (0..DISTINCT_STATEMENTS).map(statement).collect();
     let mean_length = bodies.iter().map(String::len).sum::<usize>() / bodies.len();
-    println!("{DISTINCT_STATEMENTS} distinct statements, {mean_length} bytes on average");
+    assert!(
+        (1_000..1_300).contains(&mean_length),
+        "the sample statements are about 1 KB, not {mean_length} bytes"
+    );
     let normalized: Vec<String> = bodies
         .iter()
         .map(|body| {
@@ -83,7 +86,7 @@ fn benches(criterion: &mut Criterion) {
                 .clone()
         })
         .collect();
-    let parsed: Vec<Statement> = bodies
+    let parsed: Vec<Statement<'_>> = bodies
         .iter()
         .map(|body| serde_json::from_str(body).unwrap())
         .collect();
@@ -119,14 +122,14 @@ fn benches(criterion: &mut Criterion) {
         std::hint::black_box(sonic_rs::to_string(&parsed[index]).unwrap());
     });
     bench("typed parse: serde_json", &mut |index| {
-        std::hint::black_box(serde_json::from_str::<Statement>(&bodies[index]).unwrap());
+        std::hint::black_box(serde_json::from_str::<Statement<'_>>(&bodies[index]).unwrap());
     });
     bench("typed parse: sonic-rs", &mut |index| {
-        std::hint::black_box(sonic_rs::from_str::<Statement>(&bodies[index]).unwrap());
+        std::hint::black_box(sonic_rs::from_str::<Statement<'_>>(&bodies[index]).unwrap());
     });
     bench("typed parse: simd-json", &mut |index| {
         let mut copy = bodies[index].clone().into_bytes();
-        std::hint::black_box(simd_json::serde::from_slice::<Statement>(&mut copy).unwrap());
+        std::hint::black_box(simd_json::serde::from_slice::<Statement<'_>>(&mut copy).unwrap());
     });
     bench("extract_columns (sink)", &mut |index| {
         std::hint::black_box(extract_columns(&normalized[index]).unwrap());

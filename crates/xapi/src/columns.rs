@@ -2,7 +2,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::error::Path;
-use crate::model::{Actor, Statement};
+use crate::model::{Actor, Statement, Text};
 use crate::time::parse_duration;
 use crate::{Error, Result};
 
@@ -39,12 +39,13 @@ pub struct StatementColumns {
 /// [`normalize_body`](crate::normalize_body)). A statement that lacks what normalization
 /// assigns is an error: it did not come from this LRS's intake.
 pub fn extract_columns(json: &str) -> Result<StatementColumns> {
-    let statement: Statement =
+    let statement: Statement<'_> =
         serde_json::from_str(json).map_err(|error| Error::Json(error.to_string()))?;
     let root = Path::Root;
-    let assigned = |key: &str, value: &Option<String>| -> Result<String> {
+    let assigned = |key: &str, value: &Option<Text<'_>>| -> Result<String> {
         value
-            .clone()
+            .as_deref()
+            .map(str::to_owned)
             .ok_or_else(|| Error::invalid(&root.key(key), "is required in a normalized statement"))
     };
     let id = crate::validate::uuid(&root.key("id"), &assigned("id", &statement.id)?)?;
@@ -60,7 +61,7 @@ pub fn extract_columns(json: &str) -> Result<StatementColumns> {
     let object_id = match object.kind() {
         "Agent" | "Group" => actor_identifier(&object.as_actor()),
         "SubStatement" => String::new(),
-        _ => object.id.clone().unwrap_or_default(),
+        _ => object.id.as_deref().unwrap_or_default().to_owned(),
     };
     let registration = statement
         .context
@@ -84,7 +85,7 @@ pub fn extract_columns(json: &str) -> Result<StatementColumns> {
         stored_us,
         timestamp_us: unix_micros(timestamp),
         actor_ifi: actor_identifier(&statement.actor),
-        verb_id: statement.verb.id.clone(),
+        verb_id: statement.verb.id.to_string(),
         object_type: object.kind().to_owned(),
         object_id,
         registration,
@@ -100,7 +101,7 @@ pub fn extract_columns(json: &str) -> Result<StatementColumns> {
 }
 
 /// An Agent's or identified Group's inverse functional identifier as one string.
-pub fn actor_identifier(actor: &Actor) -> String {
+pub fn actor_identifier(actor: &Actor<'_>) -> String {
     if let Some(mbox) = &actor.mbox {
         format!("mbox:{mbox}")
     } else if let Some(sha1) = &actor.mbox_sha1sum {

@@ -16,7 +16,7 @@ use crate::model::{Actor, Context, Statement, StatementObject, StatementResult};
 use crate::time::parse_timestamp;
 
 /// Whether `left` and `right` are the same statement in the sense of Data 2.3.1.
-pub fn same_statement(left: &Statement, right: &Statement) -> bool {
+pub fn same_statement(left: &Statement<'_>, right: &Statement<'_>) -> bool {
     let mut left = comparable(left);
     let mut right = comparable(right);
     if left.timestamp.is_none() || right.timestamp.is_none() {
@@ -26,14 +26,14 @@ pub fn same_statement(left: &Statement, right: &Statement) -> bool {
     left == right
 }
 
-fn comparable(statement: &Statement) -> Statement {
+fn comparable<'a>(statement: &Statement<'a>) -> Statement<'a> {
     let mut copy = statement.clone();
     copy.id = None;
     copy.authority = None;
     copy.stored = None;
     copy.version = None;
     copy.attachments = None;
-    copy.timestamp = copy.timestamp.as_deref().map(instant);
+    copy.timestamp = copy.timestamp.as_deref().map(|text| instant(text).into());
     copy.verb.display = None;
     normalize_actor(&mut copy.actor);
     normalize_object(&mut copy.object);
@@ -59,9 +59,9 @@ fn instant(text: &str) -> String {
         .unwrap_or_else(|| text.to_owned())
 }
 
-fn normalize_actor(actor: &mut Actor) {
+fn normalize_actor(actor: &mut Actor<'_>) {
     if let Some(mbox) = &mut actor.mbox {
-        *mbox = lowercase_domain(mbox);
+        *mbox = lowercase_domain(mbox).into();
     }
     if let Some(members) = &mut actor.member {
         for member in members.iter_mut() {
@@ -78,10 +78,10 @@ fn lowercase_domain(mbox: &str) -> String {
     }
 }
 
-fn normalize_object(object: &mut StatementObject) {
+fn normalize_object(object: &mut StatementObject<'_>) {
     object.definition = None;
     if let Some(mbox) = &mut object.mbox {
-        *mbox = lowercase_domain(mbox);
+        *mbox = lowercase_domain(mbox).into();
     }
     if let Some(members) = &mut object.member {
         for member in members.iter_mut() {
@@ -104,13 +104,13 @@ fn normalize_object(object: &mut StatementObject) {
     if let Some(context) = &mut object.context {
         normalize_context(context);
     }
-    object.timestamp = object.timestamp.as_deref().map(instant);
+    object.timestamp = object.timestamp.as_deref().map(|text| instant(text).into());
     object.attachments = None;
 }
 
-fn normalize_result(result: &mut StatementResult) {
+fn normalize_result(result: &mut StatementResult<'_>) {
     if let Some(duration) = &mut result.duration {
-        *duration = truncate_duration(duration);
+        *duration = truncate_duration(duration).into();
     }
 }
 
@@ -125,7 +125,7 @@ fn truncate_duration(duration: &str) -> String {
     }
 }
 
-fn normalize_context(context: &mut Context) {
+fn normalize_context(context: &mut Context<'_>) {
     if let Some(instructor) = &mut context.instructor {
         normalize_actor(instructor);
     }
@@ -147,12 +147,13 @@ fn normalize_context(context: &mut Context) {
 
 #[cfg(test)]
 mod tests {
+    use serde::Deserialize as _;
     use serde_json::{Value, json};
 
     use super::*;
 
-    fn statement(value: Value) -> Statement {
-        serde_json::from_value(value).unwrap()
+    fn statement(value: Value) -> Statement<'static> {
+        Statement::deserialize(value).unwrap()
     }
 
     fn base() -> Value {

@@ -67,7 +67,7 @@ impl LanguagePreference {
 
     /// Keeps the one entry of `map` the client prefers most: an exact tag, then a tag with the
     /// preferred one as its prefix (`en` takes `en-US`) or the reverse, then the first entry.
-    fn choose(&self, map: &mut LanguageMap) {
+    fn choose(&self, map: &mut LanguageMap<'_>) {
         if map.len() <= 1 {
             return;
         }
@@ -95,11 +95,11 @@ impl LanguagePreference {
 }
 
 /// The statement as the `format` asks for it.
-pub fn format_statement(
-    statement: &Statement,
+pub fn format_statement<'a>(
+    statement: &Statement<'a>,
     format: StatementFormat,
     languages: &LanguagePreference,
-) -> Statement {
+) -> Statement<'a> {
     let mut formatted = statement.clone();
     match format {
         StatementFormat::Exact => {}
@@ -109,7 +109,7 @@ pub fn format_statement(
     formatted
 }
 
-fn ids_statement(statement: &mut Statement) {
+fn ids_statement(statement: &mut Statement<'_>) {
     ids_actor(&mut statement.actor);
     statement.verb.display = None;
     ids_object(&mut statement.object);
@@ -122,7 +122,7 @@ fn ids_statement(statement: &mut Statement) {
 }
 
 /// An Agent or identified Group keeps its identifier; an anonymous Group its members'.
-fn ids_actor(actor: &mut Actor) {
+fn ids_actor(actor: &mut Actor<'_>) {
     actor.name = None;
     let identified = actor.mbox.is_some()
         || actor.mbox_sha1sum.is_some()
@@ -135,7 +135,7 @@ fn ids_actor(actor: &mut Actor) {
     }
 }
 
-fn ids_object(object: &mut StatementObject) {
+fn ids_object(object: &mut StatementObject<'_>) {
     match object.kind() {
         "Activity" => object.definition = None,
         "Agent" | "Group" => {
@@ -162,7 +162,7 @@ fn ids_object(object: &mut StatementObject) {
     }
 }
 
-fn ids_context(context: &mut Context) {
+fn ids_context(context: &mut Context<'_>) {
     if let Some(instructor) = &mut context.instructor {
         ids_actor(instructor);
     }
@@ -178,13 +178,13 @@ fn ids_context(context: &mut Context) {
     }
 }
 
-fn for_each_context_activity(context: &mut Context, apply: impl FnMut(&mut Activity)) {
+fn for_each_context_activity(context: &mut Context<'_>, apply: impl FnMut(&mut Activity<'_>)) {
     if let Some(activities) = &mut context.context_activities {
         activities.all_mut().for_each(apply);
     }
 }
 
-fn canonical_statement(statement: &mut Statement, languages: &LanguagePreference) {
+fn canonical_statement(statement: &mut Statement<'_>, languages: &LanguagePreference) {
     if let Some(display) = &mut statement.verb.display {
         languages.choose(display);
     }
@@ -199,7 +199,7 @@ fn canonical_statement(statement: &mut Statement, languages: &LanguagePreference
     canonical_attachments(statement.attachments.as_deref_mut(), languages);
 }
 
-fn canonical_object(object: &mut StatementObject, languages: &LanguagePreference) {
+fn canonical_object(object: &mut StatementObject<'_>, languages: &LanguagePreference) {
     if let Some(definition) = &mut object.definition {
         canonical_definition(definition, languages);
     }
@@ -214,7 +214,7 @@ fn canonical_object(object: &mut StatementObject, languages: &LanguagePreference
     canonical_attachments(object.attachments.as_deref_mut(), languages);
 }
 
-fn canonical_definition(definition: &mut ActivityDefinition, languages: &LanguagePreference) {
+fn canonical_definition(definition: &mut ActivityDefinition<'_>, languages: &LanguagePreference) {
     for map in [&mut definition.name, &mut definition.description]
         .into_iter()
         .flatten()
@@ -236,7 +236,10 @@ fn canonical_definition(definition: &mut ActivityDefinition, languages: &Languag
     }
 }
 
-fn canonical_attachments(attachments: Option<&mut [Attachment]>, languages: &LanguagePreference) {
+fn canonical_attachments(
+    attachments: Option<&mut [Attachment<'_>]>,
+    languages: &LanguagePreference,
+) {
     for attachment in attachments.into_iter().flatten() {
         languages.choose(&mut attachment.display);
         if let Some(description) = &mut attachment.description {
@@ -247,12 +250,13 @@ fn canonical_attachments(attachments: Option<&mut [Attachment]>, languages: &Lan
 
 #[cfg(test)]
 mod tests {
+    use serde::Deserialize as _;
     use serde_json::{Value, json};
 
     use super::*;
 
-    fn statement() -> Statement {
-        serde_json::from_value(json!({
+    fn statement() -> Statement<'static> {
+        Statement::deserialize(json!({
             "actor": {"name": "Ana", "mbox": "mailto:ana@example.org"},
             "verb": {"id": "http://adlnet.gov/expapi/verbs/passed", "display": {"en-US": "passed", "fr-FR": "réussi", "de": "bestanden"}},
             "object": {"id": "https://example.org/quiz", "definition": {"name": {"en-GB": "Quiz", "fr-FR": "Questionnaire"}, "interactionType": "choice", "choices": [{"id": "a", "description": {"en-US": "A", "fr-FR": "A-fr"}}]}},

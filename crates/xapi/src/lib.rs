@@ -20,6 +20,7 @@ pub mod model;
 mod normalize;
 #[cfg(test)]
 mod test_support;
+mod text;
 mod time;
 mod validate;
 mod version;
@@ -30,5 +31,6 @@ pub use error::{Error, JsonPath, Result};
 pub use format::{LanguagePreference, StatementFormat, format_statement};
 pub use model::{Actor, Statement};
 pub use normalize::{NormalizeContext, NormalizedStatement, normalize_body, parse_body};
+pub use text::Text;
 pub use validate::{VOIDED_VERB, validate_statement};
 pub use version::XapiVersion;

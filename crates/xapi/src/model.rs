@@ -13,8 +13,10 @@ use serde::de::{MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Number, Value};
 
+pub use crate::text::Text;
+
 /// A language map: RFC 5646 language tag to text.
-pub type LanguageMap = BTreeMap<String, String>;
+pub type LanguageMap<'a> = BTreeMap<Text<'a>, Text<'a>>;
 /// Extensions: IRI keys, any JSON values.
 pub type Extensions = Map<String, Value>;
 
@@ -28,131 +30,144 @@ where
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, expecting = "a statement object")]
-pub struct Statement {
+#[serde(
+    bound(deserialize = "'de: 'a"),
+    deny_unknown_fields,
+    expecting = "a statement object"
+)]
+pub struct Statement<'a> {
     #[serde(
         default,
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    pub id: Option<String>,
-    pub actor: Actor,
-    pub verb: Verb,
-    pub object: StatementObject,
+    pub id: Option<Text<'a>>,
+    pub actor: Actor<'a>,
+    pub verb: Verb<'a>,
+    pub object: StatementObject<'a>,
     #[serde(
         default,
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    pub result: Option<Box<StatementResult>>,
+    pub result: Option<Box<StatementResult<'a>>>,
     #[serde(
         default,
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    pub context: Option<Box<Context>>,
+    pub context: Option<Box<Context<'a>>>,
     #[serde(
         default,
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    pub timestamp: Option<String>,
+    pub timestamp: Option<Text<'a>>,
     #[serde(
         default,
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    pub stored: Option<String>,
+    pub stored: Option<Text<'a>>,
     #[serde(
         default,
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    pub authority: Option<Actor>,
+    pub authority: Option<Actor<'a>>,
     #[serde(
         default,
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    pub version: Option<String>,
+    pub version: Option<Text<'a>>,
     #[serde(
         default,
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    pub attachments: Option<Vec<Attachment>>,
+    pub attachments: Option<Vec<Attachment<'a>>>,
 }
 
 /// An Agent or a Group (identified or anonymous), as actor, authority, instructor, team or member.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, expecting = "an Agent or Group object")]
-pub struct Actor {
+#[serde(
+    bound(deserialize = "'de: 'a"),
+    deny_unknown_fields,
+    expecting = "an Agent or Group object"
+)]
+pub struct Actor<'a> {
     #[serde(
         rename = "objectType",
         default,
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    pub object_type: Option<String>,
+    pub object_type: Option<Text<'a>>,
     #[serde(
         default,
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    pub name: Option<String>,
+    pub name: Option<Text<'a>>,
     #[serde(
         default,
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    pub mbox: Option<String>,
+    pub mbox: Option<Text<'a>>,
     #[serde(
         default,
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    pub mbox_sha1sum: Option<String>,
+    pub mbox_sha1sum: Option<Text<'a>>,
     #[serde(
         default,
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    pub openid: Option<String>,
+    pub openid: Option<Text<'a>>,
     #[serde(
         default,
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    pub account: Option<Account>,
+    pub account: Option<Account<'a>>,
     #[serde(
         default,
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    pub member: Option<Vec<Actor>>,
+    pub member: Option<Vec<Actor<'a>>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(
+    bound(deserialize = "'de: 'a"),
     deny_unknown_fields,
     expecting = "an account object with homePage and name"
 )]
-pub struct Account {
+pub struct Account<'a> {
     #[serde(rename = "homePage")]
-    pub home_page: String,
-    pub name: String,
+    pub home_page: Text<'a>,
+    pub name: Text<'a>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, expecting = "a Verb object with an id")]
-pub struct Verb {
-    pub id: String,
+#[serde(
+    bound(deserialize = "'de: 'a"),
+    deny_unknown_fields,
+    expecting = "a Verb object with an id"
+)]
+pub struct Verb<'a> {
+    pub id: Text<'a>,
     #[serde(
         default,
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    pub display: Option<LanguageMap>,
+    pub display: Option<LanguageMap<'a>>,
 }
 
 /// The object of a statement: an Activity (the default), an Agent or Group, a StatementRef or a
@@ -160,119 +175,120 @@ pub struct Verb {
 /// those of the object's type are present.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(
+    bound(deserialize = "'de: 'a"),
     deny_unknown_fields,
     expecting = "an Activity, Agent, Group, StatementRef or SubStatement object"
 )]
-pub struct StatementObject {
+pub struct StatementObject<'a> {
     #[serde(
         rename = "objectType",
         default,
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    pub object_type: Option<String>,
+    pub object_type: Option<Text<'a>>,
     #[serde(
         default,
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    pub id: Option<String>,
+    pub id: Option<Text<'a>>,
     #[serde(
         default,
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    pub definition: Option<Box<ActivityDefinition>>,
+    pub definition: Option<Box<ActivityDefinition<'a>>>,
     // Agent or Group
     #[serde(
         default,
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    pub name: Option<String>,
+    pub name: Option<Text<'a>>,
     #[serde(
         default,
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    pub mbox: Option<String>,
+    pub mbox: Option<Text<'a>>,
     #[serde(
         default,
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    pub mbox_sha1sum: Option<String>,
+    pub mbox_sha1sum: Option<Text<'a>>,
     #[serde(
         default,
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    pub openid: Option<String>,
+    pub openid: Option<Text<'a>>,
     #[serde(
         default,
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    pub account: Option<Account>,
+    pub account: Option<Account<'a>>,
     #[serde(
         default,
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    pub member: Option<Vec<Actor>>,
+    pub member: Option<Vec<Actor<'a>>>,
     // SubStatement
     #[serde(
         default,
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    pub actor: Option<Box<Actor>>,
+    pub actor: Option<Box<Actor<'a>>>,
     #[serde(
         default,
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    pub verb: Option<Verb>,
+    pub verb: Option<Verb<'a>>,
     #[serde(
         default,
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    pub object: Option<Box<StatementObject>>,
+    pub object: Option<Box<StatementObject<'a>>>,
     #[serde(
         default,
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    pub result: Option<Box<StatementResult>>,
+    pub result: Option<Box<StatementResult<'a>>>,
     #[serde(
         default,
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    pub context: Option<Box<Context>>,
+    pub context: Option<Box<Context<'a>>>,
     #[serde(
         default,
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    pub timestamp: Option<String>,
+    pub timestamp: Option<Text<'a>>,
     #[serde(
         default,
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    pub attachments: Option<Vec<Attachment>>,
+    pub attachments: Option<Vec<Attachment<'a>>>,
 }
 
-impl StatementObject {
+impl<'a> StatementObject<'a> {
     /// The object's type, `Activity` when absent.
     pub fn kind(&self) -> &str {
         self.object_type.as_deref().unwrap_or("Activity")
     }
 
     /// The Agent or Group properties of this object.
-    pub fn as_actor(&self) -> Actor {
+    pub fn as_actor(&self) -> Actor<'a> {
         Actor {
             object_type: self.object_type.clone(),
             name: self.name.clone(),
@@ -287,97 +303,105 @@ impl StatementObject {
 
 /// An Activity where only an Activity may stand (context activities).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, expecting = "an Activity object")]
-pub struct Activity {
+#[serde(
+    bound(deserialize = "'de: 'a"),
+    deny_unknown_fields,
+    expecting = "an Activity object"
+)]
+pub struct Activity<'a> {
     #[serde(
         rename = "objectType",
         default,
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    pub object_type: Option<String>,
-    pub id: String,
+    pub object_type: Option<Text<'a>>,
+    pub id: Text<'a>,
     #[serde(
         default,
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    pub definition: Option<Box<ActivityDefinition>>,
+    pub definition: Option<Box<ActivityDefinition<'a>>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, expecting = "an Activity definition object")]
-pub struct ActivityDefinition {
+#[serde(
+    bound(deserialize = "'de: 'a"),
+    deny_unknown_fields,
+    expecting = "an Activity definition object"
+)]
+pub struct ActivityDefinition<'a> {
     #[serde(
         default,
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    pub name: Option<LanguageMap>,
+    pub name: Option<LanguageMap<'a>>,
     #[serde(
         default,
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    pub description: Option<LanguageMap>,
+    pub description: Option<LanguageMap<'a>>,
     #[serde(
         rename = "type",
         default,
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    pub activity_type: Option<String>,
+    pub activity_type: Option<Text<'a>>,
     #[serde(
         rename = "moreInfo",
         default,
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    pub more_info: Option<String>,
+    pub more_info: Option<Text<'a>>,
     #[serde(
         rename = "interactionType",
         default,
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    pub interaction_type: Option<String>,
+    pub interaction_type: Option<Text<'a>>,
     #[serde(
         rename = "correctResponsesPattern",
         default,
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    pub correct_responses_pattern: Option<Vec<String>>,
+    pub correct_responses_pattern: Option<Vec<Text<'a>>>,
     #[serde(
         default,
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    pub choices: Option<Vec<InteractionComponent>>,
+    pub choices: Option<Vec<InteractionComponent<'a>>>,
     #[serde(
         default,
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    pub scale: Option<Vec<InteractionComponent>>,
+    pub scale: Option<Vec<InteractionComponent<'a>>>,
     #[serde(
         default,
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    pub source: Option<Vec<InteractionComponent>>,
+    pub source: Option<Vec<InteractionComponent<'a>>>,
     #[serde(
         default,
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    pub target: Option<Vec<InteractionComponent>>,
+    pub target: Option<Vec<InteractionComponent<'a>>>,
     #[serde(
         default,
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    pub steps: Option<Vec<InteractionComponent>>,
+    pub steps: Option<Vec<InteractionComponent<'a>>>,
     #[serde(
         default,
         deserialize_with = "present",
@@ -388,22 +412,27 @@ pub struct ActivityDefinition {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(
+    bound(deserialize = "'de: 'a"),
     deny_unknown_fields,
     expecting = "an interaction component object with an id"
 )]
-pub struct InteractionComponent {
-    pub id: String,
+pub struct InteractionComponent<'a> {
+    pub id: Text<'a>,
     #[serde(
         default,
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    pub description: Option<LanguageMap>,
+    pub description: Option<LanguageMap<'a>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, expecting = "a result object")]
-pub struct StatementResult {
+#[serde(
+    bound(deserialize = "'de: 'a"),
+    deny_unknown_fields,
+    expecting = "a result object"
+)]
+pub struct StatementResult<'a> {
     #[serde(
         default,
         deserialize_with = "present",
@@ -427,13 +456,13 @@ pub struct StatementResult {
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    pub response: Option<String>,
+    pub response: Option<Text<'a>>,
     #[serde(
         default,
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    pub duration: Option<String>,
+    pub duration: Option<Text<'a>>,
     #[serde(
         default,
         deserialize_with = "present",
@@ -473,33 +502,37 @@ pub struct Score {
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, expecting = "a context object")]
-pub struct Context {
+#[serde(
+    bound(deserialize = "'de: 'a"),
+    deny_unknown_fields,
+    expecting = "a context object"
+)]
+pub struct Context<'a> {
     #[serde(
         default,
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    pub registration: Option<String>,
+    pub registration: Option<Text<'a>>,
     #[serde(
         default,
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    pub instructor: Option<Actor>,
+    pub instructor: Option<Actor<'a>>,
     #[serde(
         default,
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    pub team: Option<Actor>,
+    pub team: Option<Actor<'a>>,
     #[serde(
         rename = "contextActivities",
         default,
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    pub context_activities: Option<ContextActivities>,
+    pub context_activities: Option<ContextActivities<'a>>,
     /// xAPI 2.0 only.
     #[serde(
         rename = "contextAgents",
@@ -507,7 +540,7 @@ pub struct Context {
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    pub context_agents: Option<Vec<ContextAgent>>,
+    pub context_agents: Option<Vec<ContextAgent<'a>>>,
     /// xAPI 2.0 only.
     #[serde(
         rename = "contextGroups",
@@ -515,31 +548,31 @@ pub struct Context {
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    pub context_groups: Option<Vec<ContextGroup>>,
+    pub context_groups: Option<Vec<ContextGroup<'a>>>,
     #[serde(
         default,
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    pub revision: Option<String>,
+    pub revision: Option<Text<'a>>,
     #[serde(
         default,
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    pub platform: Option<String>,
+    pub platform: Option<Text<'a>>,
     #[serde(
         default,
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    pub language: Option<String>,
+    pub language: Option<Text<'a>>,
     #[serde(
         default,
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    pub statement: Option<StatementRef>,
+    pub statement: Option<StatementRef<'a>>,
     #[serde(
         default,
         deserialize_with = "present",
@@ -550,37 +583,41 @@ pub struct Context {
 
 /// Context activities; each accepts one Activity or an array and is always written as an array.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, expecting = "a contextActivities object")]
-pub struct ContextActivities {
+#[serde(
+    bound(deserialize = "'de: 'a"),
+    deny_unknown_fields,
+    expecting = "a contextActivities object"
+)]
+pub struct ContextActivities<'a> {
     #[serde(
         default,
         deserialize_with = "one_or_many",
         skip_serializing_if = "Option::is_none"
     )]
-    pub parent: Option<Vec<Activity>>,
+    pub parent: Option<Vec<Activity<'a>>>,
     #[serde(
         default,
         deserialize_with = "one_or_many",
         skip_serializing_if = "Option::is_none"
     )]
-    pub grouping: Option<Vec<Activity>>,
+    pub grouping: Option<Vec<Activity<'a>>>,
     #[serde(
         default,
         deserialize_with = "one_or_many",
         skip_serializing_if = "Option::is_none"
     )]
-    pub category: Option<Vec<Activity>>,
+    pub category: Option<Vec<Activity<'a>>>,
     #[serde(
         default,
         deserialize_with = "one_or_many",
         skip_serializing_if = "Option::is_none"
     )]
-    pub other: Option<Vec<Activity>>,
+    pub other: Option<Vec<Activity<'a>>>,
 }
 
-impl ContextActivities {
+impl<'a> ContextActivities<'a> {
     /// Every context activity, of all four kinds.
-    pub fn all_mut(&mut self) -> impl Iterator<Item = &mut Activity> {
+    pub fn all_mut(&mut self) -> impl Iterator<Item = &mut Activity<'a>> {
         [
             &mut self.parent,
             &mut self.grouping,
@@ -595,21 +632,21 @@ impl ContextActivities {
 
 /// One Activity or an array of them, read straight from the input (an untagged enum would buffer
 /// the whole value first).
-fn one_or_many<'de, D>(deserializer: D) -> Result<Option<Vec<Activity>>, D::Error>
+fn one_or_many<'de, D>(deserializer: D) -> Result<Option<Vec<Activity<'de>>>, D::Error>
 where
     D: Deserializer<'de>,
 {
     struct OneOrMany;
 
     impl<'de> Visitor<'de> for OneOrMany {
-        type Value = Vec<Activity>;
+        type Value = Vec<Activity<'de>>;
 
         fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
             formatter.write_str("an Activity object or an array of Activity objects")
         }
 
         fn visit_seq<A: SeqAccess<'de>>(self, sequence: A) -> Result<Self::Value, A::Error> {
-            Vec::<Activity>::deserialize(SeqAccessDeserializer::new(sequence))
+            Vec::<Activity<'de>>::deserialize(SeqAccessDeserializer::new(sequence))
         }
 
         fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
@@ -621,64 +658,80 @@ where
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, expecting = "a contextAgent object")]
-pub struct ContextAgent {
+#[serde(
+    bound(deserialize = "'de: 'a"),
+    deny_unknown_fields,
+    expecting = "a contextAgent object"
+)]
+pub struct ContextAgent<'a> {
     #[serde(rename = "objectType")]
-    pub object_type: String,
-    pub agent: Actor,
+    pub object_type: Text<'a>,
+    pub agent: Actor<'a>,
     #[serde(
         rename = "relevantTypes",
         default,
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    pub relevant_types: Option<Vec<String>>,
+    pub relevant_types: Option<Vec<Text<'a>>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, expecting = "a contextGroup object")]
-pub struct ContextGroup {
+#[serde(
+    bound(deserialize = "'de: 'a"),
+    deny_unknown_fields,
+    expecting = "a contextGroup object"
+)]
+pub struct ContextGroup<'a> {
     #[serde(rename = "objectType")]
-    pub object_type: String,
-    pub group: Actor,
+    pub object_type: Text<'a>,
+    pub group: Actor<'a>,
     #[serde(
         rename = "relevantTypes",
         default,
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    pub relevant_types: Option<Vec<String>>,
+    pub relevant_types: Option<Vec<Text<'a>>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, expecting = "a StatementRef object")]
-pub struct StatementRef {
+#[serde(
+    bound(deserialize = "'de: 'a"),
+    deny_unknown_fields,
+    expecting = "a StatementRef object"
+)]
+pub struct StatementRef<'a> {
     #[serde(rename = "objectType")]
-    pub object_type: String,
-    pub id: String,
+    pub object_type: Text<'a>,
+    pub id: Text<'a>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, expecting = "an attachment object")]
-pub struct Attachment {
+#[serde(
+    bound(deserialize = "'de: 'a"),
+    deny_unknown_fields,
+    expecting = "an attachment object"
+)]
+pub struct Attachment<'a> {
     #[serde(rename = "usageType")]
-    pub usage_type: String,
-    pub display: LanguageMap,
+    pub usage_type: Text<'a>,
+    pub display: LanguageMap<'a>,
     #[serde(
         default,
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    pub description: Option<LanguageMap>,
+    pub description: Option<LanguageMap<'a>>,
     #[serde(rename = "contentType")]
-    pub content_type: String,
+    pub content_type: Text<'a>,
     pub length: u64,
-    pub sha2: String,
+    pub sha2: Text<'a>,
     #[serde(
         rename = "fileUrl",
         default,
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    pub file_url: Option<String>,
+    pub file_url: Option<Text<'a>>,
 }

@@ -22,7 +22,7 @@ pub struct NormalizeContext<'a> {
     pub stored: OffsetDateTime,
     /// The authority of the credential that sent the request. It replaces any authority the
     /// client supplied: the LRS vouches for who sent a statement, not the statement itself.
-    pub authority: &'a Actor,
+    pub authority: &'a Actor<'static>,
 }
 
 /// A statement ready to be stored: all properties the LRS assigns are set.
@@ -69,14 +69,14 @@ pub fn normalize_body(
 
 /// Parses one statement or an array of statements, reporting the JSON path of any property that
 /// is unknown, missing or of the wrong type.
-pub fn parse_body(body: &[u8]) -> Result<Vec<Statement>> {
+pub fn parse_body(body: &[u8]) -> Result<Vec<Statement<'_>>> {
     // JSON is UTF-8 (RFC 8259): checking the whole body once lets the parser skip the check per
     // string.
     let body = std::str::from_utf8(body)
         .map_err(|error| Error::Json(format!("the body is not UTF-8: {error}")))?;
     match first_byte(body.as_bytes()) {
-        Some(b'[') => parse_with_path::<Vec<Statement>>(body),
-        Some(b'{') => parse_with_path::<Statement>(body).map(|statement| vec![statement]),
+        Some(b'[') => parse_with_path::<Vec<Statement<'_>>>(body),
+        Some(b'{') => parse_with_path::<Statement<'_>>(body).map(|statement| vec![statement]),
         Some(_) => Err(Error::invalid(
             &Path::Root,
             "body must be a statement object or an array of statements",
@@ -93,7 +93,7 @@ fn first_byte(body: &[u8]) -> Option<u8> {
 
 /// Parses without tracking paths (the common, valid case pays nothing for them); on an error,
 /// parses again with serde_path_to_error to say where.
-fn parse_with_path<T: serde::de::DeserializeOwned>(body: &str) -> Result<T> {
+fn parse_with_path<'a, T: serde::Deserialize<'a>>(body: &'a str) -> Result<T> {
     if let Ok(parsed) = serde_json::from_str::<T>(body) {
         return Ok(parsed);
     }
@@ -148,17 +148,17 @@ fn strip_position(message: &str) -> String {
 
 /// Sets id, timestamp, version, stored and authority. In a 2.0 request the timestamp is written
 /// in UTC (the instant is unchanged).
-fn assign(
+fn assign<'a>(
     path: &Path<'_>,
-    statement: &mut Statement,
+    statement: &mut Statement<'a>,
     context: &NormalizeContext<'_>,
-    stored: &str,
+    stored: &'a str,
 ) -> Result<Uuid> {
     let id = match &statement.id {
         Some(id) => crate::validate::uuid(&path.key("id"), id)?,
         None => {
             let id = Uuid::new_v4();
-            statement.id = Some(id.hyphenated().to_string());
+            statement.id = Some(id.hyphenated().to_string().into());
             id
         }
     };
@@ -166,16 +166,16 @@ fn assign(
         Some(timestamp) if context.version == XapiVersion::V2_0 => {
             let instant = parse_timestamp(&path.key("timestamp"), timestamp, context.version)?;
             if instant.offset() != time::UtcOffset::UTC || !timestamp.ends_with('Z') {
-                statement.timestamp = Some(format_timestamp(instant));
+                statement.timestamp = Some(format_timestamp(instant).into());
             }
         }
         Some(_) => {}
-        None => statement.timestamp = Some(stored.to_owned()),
+        None => statement.timestamp = Some(stored.into()),
     }
     if statement.version.is_none() {
-        statement.version = Some(context.version.default_statement_version().to_owned());
+        statement.version = Some(context.version.default_statement_version().into());
     }
-    statement.stored = Some(stored.to_owned());
+    statement.stored = Some(stored.into());
     statement.authority = Some(context.authority.clone());
     Ok(id)
 }

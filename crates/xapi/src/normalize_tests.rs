@@ -7,8 +7,8 @@ fn authority_json() -> Value {
     json!({"objectType": "Agent", "account": {"homePage": "https://lrs.example.org", "name": "vendor"}})
 }
 
-fn authority() -> crate::model::Actor {
-    serde_json::from_value(authority_json()).unwrap()
+fn authority() -> crate::model::Actor<'static> {
+    serde::Deserialize::deserialize(authority_json()).unwrap()
 }
 
 fn normalize(body: &Value) -> Result<Vec<NormalizedStatement>> {

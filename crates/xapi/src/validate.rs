@@ -13,6 +13,7 @@ use crate::model::{
     Account, Activity, ActivityDefinition, Actor, Attachment, Context, Extensions,
     InteractionComponent, LanguageMap, Statement, StatementObject, StatementResult,
 };
+use crate::text::Text;
 use crate::time::parse_timestamp;
 use crate::{Error, Result, XapiVersion};
 
@@ -20,14 +21,14 @@ use crate::{Error, Result, XapiVersion};
 pub const VOIDED_VERB: &str = "http://adlnet.gov/expapi/verbs/voided";
 
 /// Checks a whole statement.
-pub fn validate_statement(statement: &Statement, version: XapiVersion) -> Result<()> {
+pub fn validate_statement(statement: &Statement<'_>, version: XapiVersion) -> Result<()> {
     validate_statement_at(&Path::Root, statement, version)
 }
 
 /// Checks a whole statement found at `path` of a request body.
 pub(crate) fn validate_statement_at(
     path: &Path<'_>,
-    statement: &Statement,
+    statement: &Statement<'_>,
     version: XapiVersion,
 ) -> Result<()> {
     let validator = Validator { version };
@@ -44,7 +45,7 @@ fn fail<T>(path: &Path<'_>, rule: impl Into<String>) -> Result<T> {
 
 impl Validator {
     /// Data 2.4: the statement's own properties.
-    fn statement(&self, path: &Path<'_>, statement: &Statement) -> Result<()> {
+    fn statement(&self, path: &Path<'_>, statement: &Statement<'_>) -> Result<()> {
         if let Some(id) = &statement.id {
             uuid(&path.key("id"), id)?;
         }
@@ -83,7 +84,7 @@ impl Validator {
     }
 
     /// Data 2.4.2: Agents and Groups.
-    fn actor(&self, path: &Path<'_>, actor: &Actor) -> Result<()> {
+    fn actor(&self, path: &Path<'_>, actor: &Actor<'_>) -> Result<()> {
         let kind = actor.object_type.as_deref().unwrap_or("Agent");
         let identifiers = identifier_count(actor);
         match kind {
@@ -144,7 +145,7 @@ impl Validator {
     }
 
     /// Data 2.4.4: the object, by its type. `nested` is true inside a SubStatement.
-    fn object(&self, path: &Path<'_>, object: &StatementObject, nested: bool) -> Result<()> {
+    fn object(&self, path: &Path<'_>, object: &StatementObject<'_>, nested: bool) -> Result<()> {
         let kind = object.kind();
         let allowed: &[&str] = match kind {
             "Activity" => &["objectType", "id", "definition"],
@@ -241,7 +242,12 @@ impl Validator {
     }
 
     /// Data 2.4.6: context.
-    fn context(&self, path: &Path<'_>, context: &Context, object: &StatementObject) -> Result<()> {
+    fn context(
+        &self,
+        path: &Path<'_>,
+        context: &Context<'_>,
+        object: &StatementObject<'_>,
+    ) -> Result<()> {
         if let Some(registration) = &context.registration {
             uuid(&path.key("registration"), registration)?;
         }
@@ -350,7 +356,7 @@ impl Validator {
     }
 }
 
-fn identifier_count(actor: &Actor) -> usize {
+fn identifier_count(actor: &Actor<'_>) -> usize {
     [
         actor.mbox.is_some(),
         actor.mbox_sha1sum.is_some(),
@@ -368,7 +374,7 @@ fn inverse_functional_identifier(
     mbox: Option<&str>,
     mbox_sha1sum: Option<&str>,
     openid: Option<&str>,
-    account: Option<&Account>,
+    account: Option<&Account<'_>>,
 ) -> Result<()> {
     if let Some(mbox) = mbox {
         let valid = mbox.strip_prefix("mailto:").is_some_and(|address| {
@@ -398,7 +404,7 @@ fn inverse_functional_identifier(
 }
 
 /// Data 2.4.3: the verb.
-fn verb(path: &Path<'_>, verb: &crate::model::Verb) -> Result<()> {
+fn verb(path: &Path<'_>, verb: &crate::model::Verb<'_>) -> Result<()> {
     iri(&path.key("id"), &verb.id)?;
     if let Some(display) = &verb.display {
         language_map(&path.key("display"), display)?;
@@ -406,7 +412,7 @@ fn verb(path: &Path<'_>, verb: &crate::model::Verb) -> Result<()> {
     Ok(())
 }
 
-fn present_properties(object: &StatementObject) -> Vec<&'static str> {
+fn present_properties(object: &StatementObject<'_>) -> Vec<&'static str> {
     let flags = [
         ("objectType", object.object_type.is_some()),
         ("id", object.id.is_some()),
@@ -432,7 +438,7 @@ fn present_properties(object: &StatementObject) -> Vec<&'static str> {
         .collect()
 }
 
-fn context_activity(path: &Path<'_>, activity: &Activity) -> Result<()> {
+fn context_activity(path: &Path<'_>, activity: &Activity<'_>) -> Result<()> {
     if activity
         .object_type
         .as_deref()
@@ -451,7 +457,7 @@ fn context_activity(path: &Path<'_>, activity: &Activity) -> Result<()> {
 }
 
 /// Data 2.4.4.1: activity definitions, with the interaction components each type allows.
-fn activity_definition(path: &Path<'_>, definition: &ActivityDefinition) -> Result<()> {
+fn activity_definition(path: &Path<'_>, definition: &ActivityDefinition<'_>) -> Result<()> {
     if let Some(name) = &definition.name {
         language_map(&path.key("name"), name)?;
     }
@@ -511,7 +517,7 @@ fn activity_definition(path: &Path<'_>, definition: &ActivityDefinition) -> Resu
     Ok(())
 }
 
-fn interaction_components(path: &Path<'_>, components: &[InteractionComponent]) -> Result<()> {
+fn interaction_components(path: &Path<'_>, components: &[InteractionComponent<'_>]) -> Result<()> {
     let mut seen = HashSet::with_capacity(components.len());
     for (index, component) in components.iter().enumerate() {
         let component_path = path.index(index);
@@ -532,7 +538,7 @@ fn interaction_components(path: &Path<'_>, components: &[InteractionComponent]) 
 }
 
 /// Data 2.4.5: result.
-fn result_property(path: &Path<'_>, result: &StatementResult) -> Result<()> {
+fn result_property(path: &Path<'_>, result: &StatementResult<'_>) -> Result<()> {
     if let Some(score) = &result.score {
         let score_path = path.key("score");
         let value = |number: &Option<Number>| number.as_ref().and_then(Number::as_f64);
@@ -571,7 +577,7 @@ fn result_property(path: &Path<'_>, result: &StatementResult) -> Result<()> {
 }
 
 /// Data 2.4.11: attachments.
-fn attachment_list(path: &Path<'_>, attachments: &[Attachment]) -> Result<()> {
+fn attachment_list(path: &Path<'_>, attachments: &[Attachment<'_>]) -> Result<()> {
     for (index, attachment) in attachments.iter().enumerate() {
         let attachment_path = path.index(index);
         iri(&attachment_path.key("usageType"), &attachment.usage_type)?;
@@ -622,7 +628,7 @@ fn statement_version(path: &Path<'_>, version: &str) -> Result<()> {
     }
 }
 
-fn relevant_types(path: &Path<'_>, types: Option<&[String]>) -> Result<()> {
+fn relevant_types(path: &Path<'_>, types: Option<&[Text<'_>]>) -> Result<()> {
     let Some(types) = types else { return Ok(()) };
     if types.is_empty() {
         return fail(path, "must list at least one IRI when present");
@@ -642,7 +648,7 @@ fn extension_keys(path: &Path<'_>, extensions: &Extensions) -> Result<()> {
 }
 
 /// Data 4.1 (language maps) and 5646 language tags.
-fn language_map(path: &Path<'_>, map: &LanguageMap) -> Result<()> {
+fn language_map(path: &Path<'_>, map: &LanguageMap<'_>) -> Result<()> {
     for key in map.keys() {
         language_tag(&path.key(key), key)?;
     }

@@ -23,10 +23,9 @@ fn with(pointer: &str, value: Value) -> Value {
 }
 
 fn check(version: XapiVersion, statement: &Value) -> Result<(), String> {
-    let statements =
-        parse_body(statement.to_string().as_bytes()).map_err(|error| error.to_string())?;
-    validate_statement(&statements[0], version)
-        .map_err(|error| error.to_string())
+    let text = statement.to_string();
+    let statements = parse_body(text.as_bytes()).map_err(|error| error.to_string())?;
+    validate_statement(&statements[0], version).map_err(|error| error.to_string())
 }
 
 /// Runs a table: `None` must be accepted, `Some(prefix)` refused with a message starting so.

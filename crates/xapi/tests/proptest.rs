@@ -1,10 +1,13 @@
 //! Property tests of the statement model: generated valid statements survive
-//! parse -> serialize -> parse unchanged, and statement comparison is reflexive, symmetric,
+//! parse -> serialize -> parse unchanged, normalization keeps everything the client sent and
+//! only fills in what the LRS assigns, and statement comparison is reflexive, symmetric,
 //! blind to exactly the differences Data 2.3.1 exempts and sensitive to the others.
 //! Failing cases are kept in `proptest-regressions/proptest.txt`, committed.
 
-use learnstream_xapi::model::Statement;
-use learnstream_xapi::{XapiVersion, parse_body, same_statement, validate_statement};
+use learnstream_xapi::model::{Actor, Statement};
+use learnstream_xapi::{
+    NormalizeContext, XapiVersion, normalize_body, parse_body, same_statement, validate_statement,
+};
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
 use serde_json::{Value, json};
@@ -117,8 +120,8 @@ fn statement() -> impl Strategy<Value = Value> {
         })
 }
 
-fn parse(value: &Value) -> Statement {
-    parse_body(value.to_string().as_bytes()).unwrap().remove(0)
+fn parse(text: &str) -> Statement<'_> {
+    parse_body(text.as_bytes()).unwrap().remove(0)
 }
 
 /// Changes that Data 2.3.1 says must not make a different statement.
@@ -150,31 +153,72 @@ proptest! {
 
     #[test]
     fn generated_statements_are_valid_and_round_trip(value in statement()) {
-        let parsed = parse(&value);
+        let text = value.to_string();
+        let parsed = parse(&text);
         prop_assert!(validate_statement(&parsed, XapiVersion::V1_0).is_ok());
         let serialized = serde_json::to_string(&parsed).unwrap();
-        let reparsed = parse_body(serialized.as_bytes()).unwrap().remove(0);
+        let reparsed = parse(&serialized);
         prop_assert_eq!(&reparsed, &parsed);
         prop_assert_eq!(serde_json::to_string(&reparsed).unwrap(), serialized);
     }
 
     #[test]
+    fn normalization_keeps_what_the_client_sent(value in statement()) {
+        let text = value.to_string();
+        let parsed = parse(&text);
+        let authority = Actor {
+            object_type: Some("Agent".into()),
+            name: None,
+            mbox: Some("mailto:lrs@example.org".into()),
+            mbox_sha1sum: None,
+            openid: None,
+            account: None,
+            member: None,
+        };
+        let context = NormalizeContext {
+            version: XapiVersion::V1_0,
+            stored: time::OffsetDateTime::UNIX_EPOCH,
+            authority: &authority,
+        };
+        let normalized = normalize_body(text.as_bytes(), &context).unwrap().remove(0);
+        let mut stored = parse(&normalized.json);
+        let id = normalized.id.to_string();
+        prop_assert_eq!(stored.id.as_deref(), Some(id.as_str()));
+        prop_assert_eq!(stored.authority.as_ref(), Some(&authority));
+        prop_assert_eq!(stored.stored.as_deref(), Some("1970-01-01T00:00:00Z"));
+        // What the client sent is kept as sent; the LRS only fills in what was absent.
+        let mut assigned = parsed.clone();
+        assigned.id = stored.id.clone();
+        assigned.timestamp = parsed.timestamp.clone().or(stored.timestamp.take());
+        assigned.version = parsed.version.clone().or(stored.version.take());
+        stored.authority = None;
+        stored.stored = None;
+        stored.timestamp = assigned.timestamp.clone();
+        stored.version = assigned.version.clone();
+        prop_assert_eq!(stored, assigned);
+    }
+
+    #[test]
     fn comparison_is_reflexive_and_symmetric(left in statement(), right in statement()) {
-        let (left, right) = (parse(&left), parse(&right));
+        let (left_text, right_text) = (left.to_string(), right.to_string());
+        let (left, right) = (parse(&left_text), parse(&right_text));
         prop_assert!(same_statement(&left, &left));
         prop_assert_eq!(same_statement(&left, &right), same_statement(&right, &left));
     }
 
     #[test]
     fn comparison_ignores_exactly_the_exempt_differences(value in statement(), which in any::<u8>(), other_verb in iri()) {
-        let original = parse(&value);
+        let original_text = value.to_string();
+        let original = parse(&original_text);
         let mut exempt = value.clone();
         ignorable_change(&mut exempt, which);
-        prop_assert!(same_statement(&original, &parse(&exempt)));
-        prop_assert!(same_statement(&parse(&exempt), &original));
+        let exempt_text = exempt.to_string();
+        prop_assert!(same_statement(&original, &parse(&exempt_text)));
+        prop_assert!(same_statement(&parse(&exempt_text), &original));
 
         let mut different = value.clone();
         different["verb"]["id"] = json!(format!("{other_verb}/other"));
-        prop_assert!(!same_statement(&original, &parse(&different)));
+        let different_text = different.to_string();
+        prop_assert!(!same_statement(&original, &parse(&different_text)));
     }
 }

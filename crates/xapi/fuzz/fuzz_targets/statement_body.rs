@@ -9,12 +9,12 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|body: &[u8]| {
     let authority = Actor {
-        object_type: Some("Agent".to_owned()),
+        object_type: Some("Agent".into()),
         name: None,
         mbox: None,
         mbox_sha1sum: None,
         openid: None,
-        account: Some(Account { home_page: "https://lrs.example.org".to_owned(), name: "fuzz".to_owned() }),
+        account: Some(Account { home_page: "https://lrs.example.org".into(), name: "fuzz".into() }),
         member: None,
     };
     for version in [XapiVersion::V1_0, XapiVersion::V2_0] {
