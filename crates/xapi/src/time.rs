@@ -66,7 +66,23 @@ pub(crate) fn parse_duration(path: &Path<'_>, text: &str) -> Result<u64> {
     if !text.starts_with('P') || alternative_format || empty {
         return Err(invalid());
     }
-    let millis = match iso8601::duration(text).map_err(|_| invalid())? {
+    // 4.4.3.2: weeks (`PnW`) stand alone; they do not combine with other components.
+    if text.contains('W') {
+        let weeks = text
+            .strip_prefix('P')
+            .and_then(|rest| rest.strip_suffix('W'));
+        let weeks_alone = weeks
+            .is_some_and(|weeks| !weeks.is_empty() && weeks.bytes().all(|b| b.is_ascii_digit()));
+        if !weeks_alone {
+            return Err(invalid());
+        }
+    }
+    // The parser stops where the duration stops; whatever follows makes the text invalid.
+    let duration = match iso8601::parsers::parse_duration(text.as_bytes()) {
+        Ok((rest, duration)) if rest.is_empty() => duration,
+        _ => return Err(invalid()),
+    };
+    let millis = match duration {
         iso8601::Duration::Weeks(weeks) => u64::from(weeks) * 7 * DAY,
         iso8601::Duration::YMDHMS {
             year,
@@ -165,6 +181,11 @@ mod tests {
             "PT1:30",
             "90 seconds",
             "PT-5S",
+            "P4W1D",
+            "P1W2DT3H",
+            "PT1Hx",
+            "P1D1D",
+            "PT1H ",
         ] {
             assert!(parse_duration(&path, invalid).is_err(), "{invalid}");
         }

@@ -72,7 +72,7 @@ impl Validator {
             parse_timestamp(&path.key("stored"), stored, self.version)?;
         }
         if let Some(authority) = &statement.authority {
-            self.actor(&path.key("authority"), authority)?;
+            self.authority(&path.key("authority"), authority)?;
         }
         if let Some(version) = &statement.version {
             statement_version(&path.key("version"), version)?;
@@ -142,6 +142,25 @@ impl Validator {
             actor.openid.as_deref(),
             actor.account.as_ref(),
         )
+    }
+
+    /// Data 2.4.9: an authority is an Agent, or (three-legged OAuth) an anonymous Group of exactly
+    /// two Agents, the application and the user.
+    fn authority(&self, path: &Path<'_>, authority: &Actor<'_>) -> Result<()> {
+        self.actor(path, authority)?;
+        if authority.object_type.as_deref() != Some("Group") {
+            return Ok(());
+        }
+        if identifier_count(authority) != 0 {
+            return fail(path, "a Group authority must be anonymous");
+        }
+        if authority.member.as_ref().map_or(0, Vec::len) != 2 {
+            return fail(
+                &path.key("member"),
+                "a Group authority must have exactly two members",
+            );
+        }
+        Ok(())
     }
 
     /// Data 2.4.4: the object, by its type. `nested` is true inside a SubStatement.

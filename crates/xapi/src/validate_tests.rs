@@ -594,6 +594,52 @@ fn data_2_4_7_timestamps_differ_by_version() {
 }
 
 #[test]
+fn data_2_4_9_authority() {
+    let agent = |name: &str| json!({"name": name, "mbox": format!("mailto:{name}@example.org")});
+    for version in [V1, V2] {
+        table(
+            "Data 2.4.9",
+            version,
+            vec![
+                ("an Agent", with("/authority", agent("lrs")), None),
+                (
+                    "an anonymous Group of two Agents (OAuth application and user)",
+                    with(
+                        "/authority",
+                        json!({"objectType": "Group", "member": [agent("app"), agent("user")]}),
+                    ),
+                    None,
+                ),
+                (
+                    "an identified Group",
+                    with(
+                        "/authority",
+                        json!({"objectType": "Group", "mbox": "mailto:group@example.org", "member": [agent("app"), agent("user")]}),
+                    ),
+                    Some("authority: a Group authority must be anonymous"),
+                ),
+                (
+                    "a Group of one Agent",
+                    with(
+                        "/authority",
+                        json!({"objectType": "Group", "member": [agent("app")]}),
+                    ),
+                    Some("authority.member: a Group authority must have exactly two members"),
+                ),
+                (
+                    "a Group of three Agents",
+                    with(
+                        "/authority",
+                        json!({"objectType": "Group", "member": [agent("app"), agent("user"), agent("other")]}),
+                    ),
+                    Some("authority.member: a Group authority must have exactly two members"),
+                ),
+            ],
+        );
+    }
+}
+
+#[test]
 fn data_2_4_10_version() {
     table(
         "Data 2.4.10",
