@@ -79,7 +79,7 @@ pub(crate) fn parse_duration(path: &Path<'_>, text: &str) -> Result<u64> {
     }
     // The parser stops where the duration stops; whatever follows makes the text invalid.
     let duration = match iso8601::parsers::parse_duration(text.as_bytes()) {
-        Ok((rest, duration)) if rest.is_empty() => duration,
+        Ok(([], duration)) => duration,
         _ => return Err(invalid()),
     };
     let millis = match duration {
