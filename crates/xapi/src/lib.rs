@@ -10,6 +10,11 @@
 //! wrong types and `null`; validation (`validate.rs`) applies the rules of the specification that
 //! a type cannot express. Every error names the JSON path of the offending property and the rule
 //! it broke, e.g. `[2].actor.mbox: must be a mailto IRI (mailto:name@domain)`.
+//!
+//! This is the intake's hot path. A parsed [`Statement`] borrows its strings from the request
+//! body ([`Text`]), paths are only rendered when a rule is broken, and strings found valid as
+//! IRIs or language tags are remembered per thread (`memo.rs`); `bench/RESULTS.md` has the
+//! figures and how each step was measured.
 
 mod columns;
 mod compare;
