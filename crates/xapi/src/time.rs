@@ -66,18 +66,9 @@ pub(crate) fn parse_duration(path: &Path<'_>, text: &str) -> Result<u64> {
     if !text.starts_with('P') || alternative_format || empty {
         return Err(invalid());
     }
-    // 4.4.3.2: weeks (`PnW`) stand alone; they do not combine with other components.
-    if text.contains('W') {
-        let weeks = text
-            .strip_prefix('P')
-            .and_then(|rest| rest.strip_suffix('W'));
-        let weeks_alone = weeks
-            .is_some_and(|weeks| !weeks.is_empty() && weeks.bytes().all(|b| b.is_ascii_digit()));
-        if !weeks_alone {
-            return Err(invalid());
-        }
-    }
-    // The parser stops where the duration stops; whatever follows makes the text invalid.
+    // The parser stops where the duration stops; whatever follows makes the text invalid. This
+    // also refuses weeks combined with other components (`P4W1D`): 4.4.3.2 lets `PnW` stand
+    // alone only.
     let duration = match iso8601::parsers::parse_duration(text.as_bytes()) {
         Ok(([], duration)) => duration,
         _ => return Err(invalid()),
