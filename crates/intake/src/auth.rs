@@ -8,6 +8,7 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use learnstream_xapi::Authority;
 use learnstream_xapi::model::{Account, Actor};
 use secrecy::{ExposeSecret, SecretString};
 use subtle::ConstantTimeEq;
@@ -34,7 +35,7 @@ struct Credential {
 pub struct Principal {
     pub username: String,
     pub tenant: Arc<str>,
-    pub authority: Actor<'static>,
+    pub authority: Authority,
 }
 
 impl Credentials {
@@ -71,7 +72,7 @@ impl Credentials {
             let principal = Principal {
                 username: username.clone(),
                 tenant: Arc::from(tenant.as_str()),
-                authority: Actor {
+                authority: Authority::new(Actor {
                     object_type: Some("Agent".into()),
                     name: Some(username.clone().into()),
                     account: Some(Account {
@@ -82,7 +83,7 @@ impl Credentials {
                     mbox_sha1sum: None,
                     openid: None,
                     member: None,
-                },
+                }),
             };
             let credential = Credential {
                 password: password.clone(),
@@ -172,7 +173,7 @@ mod tests {
             .authenticate(Some(&basic("vendor:s3cret")))
             .unwrap();
         assert_eq!(&*principal.tenant, "district-7");
-        let account = principal.authority.account.as_ref().unwrap();
+        let account = principal.authority.actor().account.as_ref().unwrap();
         assert_eq!(account.home_page, "https://lrs.example.org");
         assert_eq!(account.name, "vendor");
     }

@@ -35,7 +35,7 @@ pub use compare::same_statement;
 pub use error::{Error, JsonPath, Result};
 pub use format::{LanguagePreference, StatementFormat, format_statement};
 pub use model::{Actor, Statement};
-pub use normalize::{NormalizeContext, NormalizedStatement, normalize_body, parse_body};
+pub use normalize::{Authority, NormalizeContext, NormalizedStatement, normalize_body, parse_body};
 pub use text::Text;
 pub use validate::{VOIDED_VERB, validate_statement};
 pub use version::XapiVersion;

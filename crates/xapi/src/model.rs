@@ -582,37 +582,31 @@ pub struct Context<'a> {
 }
 
 /// Context activities; each accepts one Activity or an array and is always written as an array.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(
-    bound(deserialize = "'de: 'a"),
-    deny_unknown_fields,
-    expecting = "a contextActivities object"
-)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(bound(deserialize = "'de: 'a"), from = "ContextActivitiesInput<'a>")]
 pub struct ContextActivities<'a> {
-    #[serde(
-        default,
-        deserialize_with = "one_or_many",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub parent: Option<Vec<Activity<'a>>>,
-    #[serde(
-        default,
-        deserialize_with = "one_or_many",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub grouping: Option<Vec<Activity<'a>>>,
-    #[serde(
-        default,
-        deserialize_with = "one_or_many",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub category: Option<Vec<Activity<'a>>>,
-    #[serde(
-        default,
-        deserialize_with = "one_or_many",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub other: Option<Vec<Activity<'a>>>,
+    /// Whether the client sent at least one kind as a single object rather than an array: the
+    /// statement is then written differently from how it arrived. Not part of equality.
+    #[serde(skip)]
+    pub sent_single_object: bool,
+}
+
+/// Equal when the activities are; whether they arrived as single objects does not count.
+impl PartialEq for ContextActivities<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.parent == other.parent
+            && self.grouping == other.grouping
+            && self.category == other.category
+            && self.other == other.other
+    }
 }
 
 impl<'a> ContextActivities<'a> {
@@ -630,31 +624,79 @@ impl<'a> ContextActivities<'a> {
     }
 }
 
-/// One Activity or an array of them, read straight from the input (an untagged enum would buffer
-/// the whole value first).
-fn one_or_many<'de, D>(deserializer: D) -> Result<Option<Vec<Activity<'de>>>, D::Error>
-where
-    D: Deserializer<'de>,
-{
-    struct OneOrMany;
+/// `contextActivities` as sent: each kind one Activity or an array of them.
+#[derive(Deserialize)]
+#[serde(
+    bound(deserialize = "'de: 'a"),
+    deny_unknown_fields,
+    expecting = "a contextActivities object"
+)]
+struct ContextActivitiesInput<'a> {
+    #[serde(default, deserialize_with = "present")]
+    parent: Option<OneOrMany<'a>>,
+    #[serde(default, deserialize_with = "present")]
+    grouping: Option<OneOrMany<'a>>,
+    #[serde(default, deserialize_with = "present")]
+    category: Option<OneOrMany<'a>>,
+    #[serde(default, deserialize_with = "present")]
+    other: Option<OneOrMany<'a>>,
+}
 
-    impl<'de> Visitor<'de> for OneOrMany {
-        type Value = Vec<Activity<'de>>;
-
-        fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-            formatter.write_str("an Activity object or an array of Activity objects")
-        }
-
-        fn visit_seq<A: SeqAccess<'de>>(self, sequence: A) -> Result<Self::Value, A::Error> {
-            Vec::<Activity<'de>>::deserialize(SeqAccessDeserializer::new(sequence))
-        }
-
-        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-            Activity::deserialize(MapAccessDeserializer::new(map)).map(|activity| vec![activity])
+impl<'a> From<ContextActivitiesInput<'a>> for ContextActivities<'a> {
+    fn from(input: ContextActivitiesInput<'a>) -> Self {
+        let kinds = [input.parent, input.grouping, input.category, input.other];
+        let sent_single_object = kinds.iter().flatten().any(|kind| kind.single);
+        let [parent, grouping, category, other] =
+            kinds.map(|kind| kind.map(|kind| kind.activities));
+        ContextActivities {
+            parent,
+            grouping,
+            category,
+            other,
+            sent_single_object,
         }
     }
+}
 
-    deserializer.deserialize_any(OneOrMany).map(Some)
+/// One Activity or an array of them, read straight from the input (an untagged enum would buffer
+/// the whole value first).
+struct OneOrMany<'a> {
+    activities: Vec<Activity<'a>>,
+    /// Sent as one object, not an array.
+    single: bool,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for OneOrMany<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct OneOrManyVisitor;
+
+        impl<'de> Visitor<'de> for OneOrManyVisitor {
+            type Value = OneOrMany<'de>;
+
+            fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+                formatter.write_str("an Activity object or an array of Activity objects")
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, sequence: A) -> Result<Self::Value, A::Error> {
+                let activities =
+                    Vec::<Activity<'de>>::deserialize(SeqAccessDeserializer::new(sequence))?;
+                Ok(OneOrMany {
+                    activities,
+                    single: false,
+                })
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                let activity = Activity::deserialize(MapAccessDeserializer::new(map))?;
+                Ok(OneOrMany {
+                    activities: vec![activity],
+                    single: true,
+                })
+            }
+        }
+
+        deserializer.deserialize_any(OneOrManyVisitor)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

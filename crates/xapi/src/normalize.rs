@@ -5,7 +5,7 @@ use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
 use crate::error::{JsonPath, Path};
-use crate::model::{Actor, Statement};
+use crate::model::{Actor, Context, Statement};
 use crate::time::parse_timestamp;
 use crate::validate::validate_statement_at;
 use crate::{Error, Result, XapiVersion};
@@ -22,7 +22,30 @@ pub struct NormalizeContext<'a> {
     pub stored: OffsetDateTime,
     /// The authority of the credential that sent the request. It replaces any authority the
     /// client supplied: the LRS vouches for who sent a statement, not the statement itself.
-    pub authority: &'a Actor<'static>,
+    pub authority: &'a Authority,
+}
+
+/// The authority the LRS records on the statements a credential sends, serialized once.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Authority {
+    actor: Actor<'static>,
+    json: String,
+}
+
+impl Authority {
+    pub fn new(actor: Actor<'static>) -> Self {
+        let json = serde_json::to_string(&actor).expect("an Actor always serializes");
+        Authority { actor, json }
+    }
+
+    pub fn actor(&self) -> &Actor<'static> {
+        &self.actor
+    }
+
+    /// The authority as compact JSON.
+    pub fn json(&self) -> &str {
+        &self.json
+    }
 }
 
 /// A statement ready to be stored: all properties the LRS assigns are set.
@@ -35,22 +58,29 @@ pub struct NormalizedStatement {
 
 /// Parses a statement request body (one statement or an array of them), checks each statement
 /// against xAPI and assigns what the LRS assigns. Either every statement is accepted or none is.
+///
+/// A statement is stored as the client wrote it, with the assigned properties written in front,
+/// unless normalization changed something the client sent (a client-supplied `stored` or
+/// `authority`, a context activity sent as a single object, a 2.0 timestamp not in UTC) or the
+/// client pretty-printed it: those are serialized again from the model. Both forms are the same
+/// JSON document; skipping the serializer is most of the speed of the common case.
 pub fn normalize_body(
     body: &[u8],
     context: &NormalizeContext<'_>,
 ) -> Result<Vec<NormalizedStatement>> {
-    let statements = parse_body(body)?;
+    let parsed = parse_body_as_sent(body)?;
     let stored = format_timestamp(truncate_to_micros(context.stored));
     let root = Path::Root;
     let is_array = matches!(first_byte(body), Some(b'['));
-    let mut first_index_by_id: HashMap<Uuid, usize> = HashMap::with_capacity(statements.len());
-    let statements_count = statements.len().max(1);
-    let mut normalized = Vec::with_capacity(statements.len());
-    for (index, mut statement) in statements.into_iter().enumerate() {
+    let mut first_index_by_id: HashMap<Uuid, usize> = HashMap::with_capacity(parsed.len());
+    let statements_count = parsed.len().max(1);
+    let mut normalized = Vec::with_capacity(parsed.len());
+    for (index, (mut statement, as_sent)) in parsed.into_iter().enumerate() {
         let path = if is_array { root.index(index) } else { root };
         validate_statement_at(&path, &statement, context.version)?;
-        let id = assign(&path, &mut statement, context, &stored)?;
-        if let Some(first_index) = first_index_by_id.insert(id, index) {
+        let sent = SentProperties::of(&statement);
+        let assigned = assign(&path, &mut statement, context, &stored)?;
+        if let Some(first_index) = first_index_by_id.insert(assigned.id, index) {
             return Err(Error::invalid(
                 &path.key("id"),
                 format!("duplicates the id of statement [{first_index}] in the same request"),
@@ -59,12 +89,144 @@ pub fn normalize_body(
         // Room for the statement as sent plus what the LRS assigns, so the buffer grows once
         // at most.
         let mut buffer = Vec::with_capacity(body.len() / statements_count + ASSIGNED_BYTES);
-        sonic_rs::to_writer(&mut buffer, &statement)
-            .map_err(|error| Error::Json(error.to_string()))?;
+        match as_sent.filter(|_| !assigned.rewrote_timestamp && !sent.needs_rewriting) {
+            Some(as_sent) => write_as_sent(
+                &mut buffer,
+                as_sent,
+                &statement,
+                &sent,
+                context.authority.json(),
+            ),
+            None => {
+                statement.authority = Some(context.authority.actor().clone());
+                sonic_rs::to_writer(&mut buffer, &statement)
+                    .map_err(|error| Error::Json(error.to_string()))?
+            }
+        }
         let json = String::from_utf8(buffer).map_err(|error| Error::Json(error.to_string()))?;
-        normalized.push(NormalizedStatement { id, json });
+        normalized.push(NormalizedStatement {
+            id: assigned.id,
+            json,
+        });
     }
     Ok(normalized)
+}
+
+/// What the client sent of the properties the LRS assigns, read before `assign`.
+struct SentProperties {
+    id: bool,
+    timestamp: bool,
+    version: bool,
+    /// Whether the stored form must differ from the client's own text beyond the properties
+    /// added in front.
+    needs_rewriting: bool,
+}
+
+impl SentProperties {
+    fn of(statement: &Statement<'_>) -> Self {
+        let single_context_activity = |context: Option<&Context<'_>>| {
+            context
+                .and_then(|context| context.context_activities.as_ref())
+                .is_some_and(|activities| activities.sent_single_object)
+        };
+        SentProperties {
+            id: statement.id.is_some(),
+            timestamp: statement.timestamp.is_some(),
+            version: statement.version.is_some(),
+            needs_rewriting: statement.stored.is_some()
+                || statement.authority.is_some()
+                || single_context_activity(statement.context.as_deref())
+                || single_context_activity(statement.object.context.as_deref()),
+        }
+    }
+}
+
+/// Writes `{`, the assigned properties the client did not send, then the rest of the client's
+/// own object. Ids, timestamps and versions need no JSON escaping; the authority is already JSON.
+fn write_as_sent(
+    buffer: &mut Vec<u8>,
+    as_sent: &str,
+    statement: &Statement<'_>,
+    sent: &SentProperties,
+    authority_json: &str,
+) {
+    debug_assert!(as_sent.starts_with('{') && as_sent.ends_with('}'));
+    buffer.push(b'{');
+    let mut string_property = |name: &str, value: Option<&str>| {
+        let value = value.expect("assign sets id, timestamp, version and stored");
+        for part in ["\"", name, "\":\"", value, "\","] {
+            buffer.extend_from_slice(part.as_bytes());
+        }
+    };
+    string_property("stored", statement.stored.as_deref());
+    if !sent.id {
+        string_property("id", statement.id.as_deref());
+    }
+    if !sent.timestamp {
+        string_property("timestamp", statement.timestamp.as_deref());
+    }
+    if !sent.version {
+        string_property("version", statement.version.as_deref());
+    }
+    buffer.extend_from_slice(b"\"authority\":");
+    buffer.extend_from_slice(authority_json.as_bytes());
+    buffer.push(b',');
+    // The client's members follow. An xAPI statement has at least actor, verb and object, so
+    // the comma after the last assigned property always has a member after it.
+    buffer.extend_from_slice(as_sent[1..].trim_start().as_bytes());
+}
+
+/// Parses the body like `parse_body` and also returns each statement's own text, or `None`
+/// where it is better serialized again (pretty-printed input, whose whitespace is not worth
+/// storing) or could not be delimited.
+fn parse_body_as_sent(body: &[u8]) -> Result<Vec<(Statement<'_>, Option<&str>)>> {
+    let text = std::str::from_utf8(body)
+        .map_err(|error| Error::Json(format!("the body is not UTF-8: {error}")))?;
+    let delimited = match first_byte(body) {
+        Some(b'{') => serde_json::from_str::<Statement<'_>>(text)
+            .ok()
+            .map(|statement| vec![(statement, text.trim())]),
+        Some(b'[') => parse_array_as_sent(text),
+        _ => None,
+    };
+    match delimited {
+        Some(statements) => Ok(statements
+            .into_iter()
+            .map(|(statement, as_sent)| {
+                let compact = memchr::memchr3(b'\n', b'\r', b'\t', as_sent.as_bytes()).is_none();
+                (statement, compact.then_some(as_sent))
+            })
+            .collect()),
+        // Errors and their paths come from the general parser.
+        None => Ok(parse_body(body)?
+            .into_iter()
+            .map(|statement| (statement, None))
+            .collect()),
+    }
+}
+
+/// Reads a JSON array of statements one element at a time, keeping each element's text.
+/// `None` on anything unexpected: the caller then parses the whole body again to report it.
+fn parse_array_as_sent(text: &str) -> Option<Vec<(Statement<'_>, &str)>> {
+    let mut statements = Vec::new();
+    let mut rest = text.trim_start().strip_prefix('[')?.trim_start();
+    if let Some(after) = rest.strip_prefix(']') {
+        return after.trim().is_empty().then_some(statements);
+    }
+    loop {
+        let element = rest.trim_start();
+        let mut stream = serde_json::Deserializer::from_str(element).into_iter::<Statement<'_>>();
+        let statement = stream.next()?.ok()?;
+        let (as_sent, after) = element.split_at(stream.byte_offset());
+        statements.push((statement, as_sent));
+        let after = after.trim_start();
+        if let Some(next) = after.strip_prefix(',') {
+            rest = next;
+        } else {
+            let end = after.strip_prefix(']')?;
+            return end.trim().is_empty().then_some(statements);
+        }
+    }
 }
 
 /// Parses one statement or an array of statements, reporting the JSON path of any property that
@@ -146,14 +308,14 @@ fn strip_position(message: &str) -> String {
     }
 }
 
-/// Sets id, timestamp, version, stored and authority. In a 2.0 request the timestamp is written
+/// Sets id, timestamp, version and stored (the caller writes the authority). In a 2.0 request the timestamp is written
 /// in UTC (the instant is unchanged).
 fn assign<'a>(
     path: &Path<'_>,
     statement: &mut Statement<'a>,
     context: &NormalizeContext<'_>,
     stored: &'a str,
-) -> Result<Uuid> {
+) -> Result<Assigned> {
     let id = match &statement.id {
         Some(id) => crate::validate::uuid(&path.key("id"), id)?,
         None => {
@@ -162,11 +324,13 @@ fn assign<'a>(
             id
         }
     };
+    let mut rewrote_timestamp = false;
     match &statement.timestamp {
         Some(timestamp) if context.version == XapiVersion::V2_0 => {
             let instant = parse_timestamp(&path.key("timestamp"), timestamp, context.version)?;
             if instant.offset() != time::UtcOffset::UTC || !timestamp.ends_with('Z') {
                 statement.timestamp = Some(format_timestamp(instant).into());
+                rewrote_timestamp = true;
             }
         }
         Some(_) => {}
@@ -176,8 +340,17 @@ fn assign<'a>(
         statement.version = Some(context.version.default_statement_version().into());
     }
     statement.stored = Some(stored.into());
-    statement.authority = Some(context.authority.clone());
-    Ok(id)
+    Ok(Assigned {
+        id,
+        rewrote_timestamp,
+    })
+}
+
+/// What `assign` did.
+struct Assigned {
+    id: Uuid,
+    /// A 2.0 timestamp was written again in UTC: the client's text no longer holds.
+    rewrote_timestamp: bool,
 }
 
 fn truncate_to_micros(instant: OffsetDateTime) -> OffsetDateTime {

@@ -7,18 +7,22 @@ fn authority_json() -> Value {
     json!({"objectType": "Agent", "account": {"homePage": "https://lrs.example.org", "name": "vendor"}})
 }
 
-fn authority() -> crate::model::Actor<'static> {
-    serde::Deserialize::deserialize(authority_json()).unwrap()
+fn authority() -> Authority {
+    Authority::new(serde::Deserialize::deserialize(authority_json()).unwrap())
 }
 
 fn normalize(body: &Value) -> Result<Vec<NormalizedStatement>> {
+    normalize_text(&body.to_string(), XapiVersion::V1_0)
+}
+
+fn normalize_text(body: &str, version: XapiVersion) -> Result<Vec<NormalizedStatement>> {
     let authority = authority();
     let context = NormalizeContext {
-        version: XapiVersion::V1_0,
+        version,
         stored: datetime!(2026-11-23 10:00:00.123456789 UTC),
         authority: &authority,
     };
-    normalize_body(body.to_string().as_bytes(), &context)
+    normalize_body(body.as_bytes(), &context)
 }
 
 fn minimal() -> Value {
@@ -101,6 +105,89 @@ fn an_array_is_normalized_in_order() {
     assert_eq!(normalized.len(), 2);
     assert!(normalized[1].json.contains("verbs/passed"));
     assert_ne!(normalized[0].id, normalized[1].id);
+}
+
+/// The client's escapes, number forms and spacing after separators survive byte for byte.
+const AS_SENT: &str = r#"{"actor": {"mbox": "mailto:ren\u00e9e@example.org", "name": "Ren\u00e9e"}, "verb": {"id": "http://adlnet.gov/expapi/verbs/completed"}, "object": {"id": "https://example.org/activity/1", "definition": {"extensions": {"https://example.org/ext/weight": 1e2}}}}"#;
+
+#[test]
+fn a_compact_statement_is_stored_as_sent_after_the_assigned_properties() {
+    let normalized = normalize_text(&format!("  {AS_SENT}\n"), XapiVersion::V1_0).unwrap();
+    let json = &normalized[0].json;
+    let id = normalized[0].id;
+    let expected_start = format!(
+        r#"{{"stored":"2026-11-23T10:00:00.123456Z","id":"{id}","timestamp":"2026-11-23T10:00:00.123456Z","version":"1.0.0","authority":{},"#,
+        authority().json()
+    );
+    assert!(json.starts_with(&expected_start), "{json}");
+    assert_eq!(&json[expected_start.len()..], &AS_SENT[1..]);
+    let stored: Value = serde_json::from_str(json).unwrap();
+    assert_eq!(stored["actor"]["name"], "Ren\u{e9}e");
+}
+
+#[test]
+fn an_array_keeps_each_statement_as_sent() {
+    let second = AS_SENT.replace("activity/1", "activity/2");
+    let body = format!("[ {AS_SENT} ,\n\t{second}\n]");
+    let normalized = normalize_text(&body, XapiVersion::V1_0).unwrap();
+    assert_eq!(normalized.len(), 2);
+    assert!(normalized[0].json.ends_with(&AS_SENT[1..]));
+    assert!(normalized[1].json.ends_with(&second[1..]));
+    assert!(
+        normalize_text(" [ ] ", XapiVersion::V1_0)
+            .unwrap()
+            .is_empty()
+    );
+    for malformed in [
+        format!("[{AS_SENT},]"),
+        format!("[{AS_SENT}] x"),
+        format!("[{AS_SENT} {second}]"),
+        format!("[{AS_SENT}"),
+    ] {
+        let error = normalize_text(&malformed, XapiVersion::V1_0).unwrap_err();
+        assert!(matches!(error, Error::Json(_)), "{malformed}: {error:?}");
+    }
+}
+
+/// Where normalization changes what the client sent, or the client pretty-printed, the stored
+/// statement is the model serialized again: compact, context activities as arrays, stored and
+/// authority the LRS's own, 2.0 timestamps in UTC.
+#[test]
+fn rewritten_where_normalization_changes_what_was_sent() {
+    let mut single_parent = minimal();
+    single_parent["context"] =
+        json!({"contextActivities": {"parent": {"id": "https://example.org/course"}}});
+    let mut sent_stored_and_authority = minimal();
+    sent_stored_and_authority["stored"] = json!("1999-01-01T00:00:00Z");
+    sent_stored_and_authority["authority"] = json!({"mbox": "mailto:forged@example.org"});
+    let mut offset_timestamp = minimal();
+    offset_timestamp["timestamp"] = json!("2026-01-02T03:04:05+02:00");
+    let cases = [
+        (
+            serde_json::to_string_pretty(&minimal()).unwrap(),
+            XapiVersion::V1_0,
+        ),
+        (single_parent.to_string(), XapiVersion::V1_0),
+        (sent_stored_and_authority.to_string(), XapiVersion::V1_0),
+        (offset_timestamp.to_string(), XapiVersion::V2_0),
+    ];
+    for (body, version) in cases {
+        let normalized = normalize_text(&body, version).unwrap();
+        let json = &normalized[0].json;
+        assert!(!json.contains(['\n', ' ']), "{json}");
+        let stored: Value = serde_json::from_str(json).unwrap();
+        assert_eq!(stored["stored"], "2026-11-23T10:00:00.123456Z", "{json}");
+        assert_eq!(stored["authority"], authority_json(), "{json}");
+        if let Some(context) = stored.get("context") {
+            assert_eq!(
+                context["contextActivities"]["parent"],
+                json!([{"id": "https://example.org/course"}])
+            );
+        }
+        if version == XapiVersion::V2_0 {
+            assert_eq!(stored["timestamp"], "2026-01-02T01:04:05Z");
+        }
+    }
 }
 
 #[test]

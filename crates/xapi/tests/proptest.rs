@@ -1,12 +1,14 @@
 //! Property tests of the statement model: generated valid statements survive
 //! parse -> serialize -> parse unchanged, normalization keeps everything the client sent and
-//! only fills in what the LRS assigns, and statement comparison is reflexive, symmetric,
+//! only fills in what the LRS assigns, the stored form is the same JSON however the client wrote
+//! the statement (spacing, arrays, what the LRS replaces), and statement comparison is reflexive, symmetric,
 //! blind to exactly the differences Data 2.3.1 exempts and sensitive to the others.
 //! Failing cases are kept in `proptest-regressions/proptest.txt`, committed.
 
 use learnstream_xapi::model::{Actor, Statement};
 use learnstream_xapi::{
-    NormalizeContext, XapiVersion, normalize_body, parse_body, same_statement, validate_statement,
+    Authority, NormalizeContext, XapiVersion, normalize_body, parse_body, same_statement,
+    validate_statement,
 };
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
@@ -120,6 +122,29 @@ fn statement() -> impl Strategy<Value = Value> {
         })
 }
 
+/// What `normalize_body` stores for a body, as JSON values.
+fn stored_values(body: &str, version: XapiVersion) -> Vec<Value> {
+    let authority = Authority::new(Actor {
+        object_type: None,
+        name: None,
+        mbox: Some("mailto:lrs@example.org".into()),
+        mbox_sha1sum: None,
+        openid: None,
+        account: None,
+        member: None,
+    });
+    let context = NormalizeContext {
+        version,
+        stored: time::OffsetDateTime::UNIX_EPOCH,
+        authority: &authority,
+    };
+    normalize_body(body.as_bytes(), &context)
+        .unwrap()
+        .iter()
+        .map(|normalized| serde_json::from_str(&normalized.json).unwrap())
+        .collect()
+}
+
 fn parse(text: &str) -> Statement<'_> {
     parse_body(text.as_bytes()).unwrap().remove(0)
 }
@@ -166,7 +191,7 @@ proptest! {
     fn normalization_keeps_what_the_client_sent(value in statement()) {
         let text = value.to_string();
         let parsed = parse(&text);
-        let authority = Actor {
+        let authority = Authority::new(Actor {
             object_type: Some("Agent".into()),
             name: None,
             mbox: Some("mailto:lrs@example.org".into()),
@@ -174,7 +199,7 @@ proptest! {
             openid: None,
             account: None,
             member: None,
-        };
+        });
         let context = NormalizeContext {
             version: XapiVersion::V1_0,
             stored: time::OffsetDateTime::UNIX_EPOCH,
@@ -184,7 +209,7 @@ proptest! {
         let mut stored = parse(&normalized.json);
         let id = normalized.id.to_string();
         prop_assert_eq!(stored.id.as_deref(), Some(id.as_str()));
-        prop_assert_eq!(stored.authority.as_ref(), Some(&authority));
+        prop_assert_eq!(stored.authority.as_ref(), Some(authority.actor()));
         prop_assert_eq!(stored.stored.as_deref(), Some("1970-01-01T00:00:00Z"));
         // What the client sent is kept as sent; the LRS only fills in what was absent.
         let mut assigned = parsed.clone();
@@ -196,6 +221,49 @@ proptest! {
         stored.timestamp = assigned.timestamp.clone();
         stored.version = assigned.version.clone();
         prop_assert_eq!(stored, assigned);
+    }
+
+    #[test]
+    fn the_stored_form_does_not_depend_on_how_the_client_wrote_it(
+        value in statement(),
+        ids in (uuid(), uuid()),
+        version in prop::sample::select(vec![XapiVersion::V1_0, XapiVersion::V2_0]),
+    ) {
+        let mut value = value;
+        value["id"] = json!(ids.0);
+        let mut second = value.clone();
+        second["id"] = json!(ids.1);
+        let expected = stored_values(&value.to_string(), version);
+        let expected_second = stored_values(&second.to_string(), version);
+        prop_assert_eq!(expected.len(), 1);
+
+        // Pretty-printed, padded, in an array with space around the elements.
+        let pretty = serde_json::to_string_pretty(&value).unwrap();
+        prop_assert_eq!(&stored_values(&pretty, version), &expected);
+        prop_assert_eq!(&stored_values(&format!(" \t{value}\r\n"), version), &expected);
+        let array = format!("[ {value} ,\n{second} ]");
+        let both = [expected.clone(), expected_second].concat();
+        prop_assert_eq!(stored_values(&array, version), both);
+
+        // What the LRS replaces or rewrites does not show through.
+        let mut replaced = value.clone();
+        replaced["stored"] = json!("2030-01-01T00:00:00Z");
+        replaced["authority"] = json!({"mbox": "mailto:forged@example.org"});
+        prop_assert_eq!(&stored_values(&replaced.to_string(), version), &expected);
+        if let Some(parents) = value.pointer("/context/contextActivities/parent").and_then(Value::as_array)
+            && parents.len() == 1
+        {
+            let mut single = value.clone();
+            single["context"]["contextActivities"]["parent"] = parents[0].clone();
+            prop_assert_eq!(&stored_values(&single.to_string(), version), &expected);
+        }
+        if version == XapiVersion::V2_0
+            && let Some(timestamp) = value["timestamp"].as_str()
+        {
+            let mut offset = value.clone();
+            offset["timestamp"] = json!(timestamp.replace('Z', "+00:00"));
+            prop_assert_eq!(&stored_values(&offset.to_string(), version), &expected);
+        }
     }
 
     #[test]

@@ -4,11 +4,11 @@
 #![no_main]
 
 use learnstream_xapi::model::{Account, Actor};
-use learnstream_xapi::{NormalizeContext, XapiVersion, extract_columns, normalize_body};
+use learnstream_xapi::{Authority, NormalizeContext, XapiVersion, extract_columns, normalize_body};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|body: &[u8]| {
-    let authority = Actor {
+    let authority = Authority::new(Actor {
         object_type: Some("Agent".into()),
         name: None,
         mbox: None,
@@ -16,7 +16,7 @@ fuzz_target!(|body: &[u8]| {
         openid: None,
         account: Some(Account { home_page: "https://lrs.example.org".into(), name: "fuzz".into() }),
         member: None,
-    };
+    });
     for version in [XapiVersion::V1_0, XapiVersion::V2_0] {
         let context = NormalizeContext {
             version,
