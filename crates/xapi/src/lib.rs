@@ -13,8 +13,10 @@
 //!
 //! This is the intake's hot path. A parsed [`Statement`] borrows its strings from the request
 //! body ([`Text`]), paths are only rendered when a rule is broken, and strings found valid as
-//! IRIs or language tags are remembered per thread (`memo.rs`); `bench/RESULTS.md` has the
-//! figures and how each step was measured.
+//! IRIs or language tags are remembered per thread (`memo.rs`), and a statement whose content
+//! normalization leaves alone is stored as the client wrote it, with the assigned properties
+//! written in front, instead of being serialized again (`normalize.rs`); `bench/RESULTS.md` has
+//! the figures and how each step was measured.
 
 mod columns;
 mod compare;
