@@ -173,7 +173,7 @@ fn write_as_sent(
     buffer.push(b',');
     // The client's members follow. An xAPI statement has at least actor, verb and object, so
     // the comma after the last assigned property always has a member after it.
-    buffer.extend_from_slice(as_sent[1..].trim_start().as_bytes());
+    buffer.extend_from_slice(trim_json_whitespace(&as_sent[1..]).as_bytes());
 }
 
 /// Parses the body like `parse_body` and also returns each statement's own text, or `None`
@@ -185,7 +185,7 @@ fn parse_body_as_sent(body: &[u8]) -> Result<Vec<(Statement<'_>, Option<&str>)>>
     let delimited = match first_byte(body) {
         Some(b'{') => serde_json::from_str::<Statement<'_>>(text)
             .ok()
-            .map(|statement| vec![(statement, text.trim())]),
+            .map(|statement| vec![(statement, trim_json_whitespace(text))]),
         Some(b'[') => parse_array_as_sent(text),
         _ => None,
     };
@@ -209,24 +209,30 @@ fn parse_body_as_sent(body: &[u8]) -> Result<Vec<(Statement<'_>, Option<&str>)>>
 /// `None` on anything unexpected: the caller then parses the whole body again to report it.
 fn parse_array_as_sent(text: &str) -> Option<Vec<(Statement<'_>, &str)>> {
     let mut statements = Vec::new();
-    let mut rest = text.trim_start().strip_prefix('[')?.trim_start();
-    if let Some(after) = rest.strip_prefix(']') {
-        return after.trim().is_empty().then_some(statements);
+    let mut rest = trim_json_whitespace(text).strip_prefix('[')?;
+    if let Some(after) = trim_json_whitespace(rest).strip_prefix(']') {
+        return after.is_empty().then_some(statements);
     }
     loop {
-        let element = rest.trim_start();
+        let element = trim_json_whitespace(rest);
         let mut stream = serde_json::Deserializer::from_str(element).into_iter::<Statement<'_>>();
         let statement = stream.next()?.ok()?;
         let (as_sent, after) = element.split_at(stream.byte_offset());
         statements.push((statement, as_sent));
-        let after = after.trim_start();
+        let after = trim_json_whitespace(after);
         if let Some(next) = after.strip_prefix(',') {
             rest = next;
         } else {
             let end = after.strip_prefix(']')?;
-            return end.trim().is_empty().then_some(statements);
+            return end.is_empty().then_some(statements);
         }
     }
+}
+
+/// Without the whitespace JSON allows around values (RFC 8259: space, tab, line feed, carriage
+/// return), and no other.
+fn trim_json_whitespace(text: &str) -> &str {
+    text.trim_matches([' ', '\t', '\n', '\r'])
 }
 
 /// Parses one statement or an array of statements, reporting the JSON path of any property that

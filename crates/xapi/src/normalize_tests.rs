@@ -143,6 +143,8 @@ fn an_array_keeps_each_statement_as_sent() {
         format!("[{AS_SENT}] x"),
         format!("[{AS_SENT} {second}]"),
         format!("[{AS_SENT}"),
+        // Only JSON's own whitespace may separate elements.
+        format!("[{AS_SENT},\u{2028}{second}]"),
     ] {
         let error = normalize_text(&malformed, XapiVersion::V1_0).unwrap_err();
         assert!(matches!(error, Error::Json(_)), "{malformed}: {error:?}");
