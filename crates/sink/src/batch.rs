@@ -75,6 +75,11 @@ impl Batch {
     pub(crate) fn deadline(&self, max_wait: Duration) -> Option<Instant> {
         self.started.map(|started| started + max_wait)
     }
+
+    /// Whether the batch's first message arrived at least `age` ago (an empty batch is not).
+    pub(crate) fn is_older_than(&self, age: Duration) -> bool {
+        self.started.is_some_and(|started| started.elapsed() >= age)
+    }
 }
 
 /// Decodes a `statement-batch` message into rows, or says why it cannot be stored.

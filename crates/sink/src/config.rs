@@ -14,6 +14,13 @@ pub struct SinkConfig {
     pub max_batch_bytes: usize,
     /// ...or this long after its first message arrived, whichever comes first.
     pub max_batch_wait_ms: u64,
+    /// Once nothing more is waiting in Kafka, a batch waits this long for more before it is
+    /// stored. 0 (the default) stores it at once: the lowest latency from POST to readable,
+    /// which read-your-writes requests wait for. Raise it for fewer, larger inserts at low rates.
+    pub linger_ms: u64,
+    /// Longest time the broker may hold a fetch of an idle partition (`fetch.wait.max.ms`): an
+    /// upper bound on how late a new message reaches the sink.
+    pub max_fetch_wait_ms: u64,
     /// Longest pause between retries of a failed insert or dead-letter send; retries start at
     /// 100 ms and double up to this.
     pub max_retry_backoff_ms: u64,
@@ -26,6 +33,8 @@ impl Default for SinkConfig {
             max_batch_rows: 50_000,
             max_batch_bytes: 64 * 1024 * 1024,
             max_batch_wait_ms: 200,
+            linger_ms: 0,
+            max_fetch_wait_ms: 10,
             max_retry_backoff_ms: 10_000,
         }
     }
@@ -34,6 +43,10 @@ impl Default for SinkConfig {
 impl SinkConfig {
     pub(crate) fn max_batch_wait(&self) -> Duration {
         Duration::from_millis(self.max_batch_wait_ms)
+    }
+
+    pub(crate) fn linger(&self) -> Duration {
+        Duration::from_millis(self.linger_ms.min(self.max_batch_wait_ms))
     }
 
     pub(crate) fn max_retry_backoff(&self) -> Duration {
@@ -49,6 +62,9 @@ impl SinkConfig {
             return Err(
                 "sink.max_batch_rows and sink.max_batch_bytes: must be at least 1".to_owned(),
             );
+        }
+        if self.max_fetch_wait_ms == 0 {
+            return Err("sink.max_fetch_wait_ms: must be above 0".to_owned());
         }
         if self.max_batch_wait_ms == 0 || self.max_retry_backoff_ms < 100 {
             return Err(

@@ -2,10 +2,12 @@ use std::fmt::Display;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
+use futures::FutureExt as _;
 use learnstream_kafka::{DurableProducer, KafkaConfig};
 use learnstream_store::StatementStore;
 use rdkafka::Message as _;
 use rdkafka::consumer::{CommitMode, Consumer as _, StreamConsumer};
+use rdkafka::message::BorrowedMessage;
 use tokio_util::sync::CancellationToken;
 
 use crate::batch::{Batch, DeadLetter};
@@ -27,11 +29,14 @@ pub async fn run(
     let consumer: StreamConsumer = kafka
         .client_config()
         .set("group.id", &config.group_id)
-        // Offsets are stored by hand after ClickHouse acknowledged a batch, and committed in
-        // the background from what was stored.
+        // Offsets are stored by hand after ClickHouse acknowledged a batch and committed right
+        // after: the committed offsets are how writers learn that their statements are readable
+        // (read-your-writes, `intake/src/progress.rs`).
         .set("enable.auto.offset.store", "false")
-        .set("enable.auto.commit", "true")
-        .set("auto.commit.interval.ms", "1000")
+        .set("enable.auto.commit", "false")
+        // An idle partition's fetch returns within this long of a new message even on a broker
+        // that does not answer a waiting fetch early.
+        .set("fetch.wait.max.ms", config.max_fetch_wait_ms.to_string())
         // A new group starts from the beginning: nothing produced before it joined is skipped.
         .set("auto.offset.reset", "earliest")
         .create()?;
@@ -48,7 +53,7 @@ pub async fn run(
 
     let mut batch = Batch::default();
     loop {
-        let deadline = batch.deadline(config.max_batch_wait());
+        let deadline = batch.deadline(config.linger());
         tokio::select! {
             biased;
             () = shutdown.cancelled() => break,
@@ -57,22 +62,22 @@ pub async fn run(
                     break;
                 }
             }
-            received = sink.consumer.recv() => match received {
-                Ok(message) => {
-                    batch.add_message(
-                        message.partition(),
-                        message.offset(),
-                        message.key(),
-                        message.payload(),
-                        Instant::now(),
-                    );
-                    if batch.is_full(config) && !sink.flush(std::mem::take(&mut batch), &shutdown).await {
-                        break;
+            received = sink.consumer.recv() => {
+                sink.add(&mut batch, received);
+                // Take what else is already waiting, within the batch's limits. Inserts are
+                // sequential, so messages gather while the previous batch is being stored: a
+                // busy LRS batches by itself and an idle one stores a lone message at once.
+                while !batch.is_full(config) && !batch.is_older_than(config.max_batch_wait()) {
+                    match sink.consumer.recv().now_or_never() {
+                        Some(received) => sink.add(&mut batch, received),
+                        None => break,
                     }
                 }
-                // librdkafka recovers from broker errors by itself; they are worth a log line.
-                Err(error) => tracing::warn!(%error, "kafka consumer error"),
-            },
+                let due = batch.is_full(config) || batch.is_older_than(config.linger());
+                if due && !batch.is_empty() && !sink.flush(std::mem::take(&mut batch), &shutdown).await {
+                    break;
+                }
+            }
         }
     }
 
@@ -142,12 +147,36 @@ impl Sink {
                 tracing::info!(partition, offset, %error, "offset not stored");
             }
         }
+        if !batch.last_offsets.is_empty()
+            && let Err(error) = self.consumer.commit_consumer_state(CommitMode::Async)
+        {
+            // The offsets stay stored; the next batch's commit or the final one carries them.
+            tracing::debug!(%error, "offset commit");
+        }
         tracing::debug!(
             rows = batch.rows.len(),
             dead_letters = batch.dead_letters.len(),
             "batch stored"
         );
         true
+    }
+
+    fn add(
+        &self,
+        batch: &mut Batch,
+        received: Result<BorrowedMessage<'_>, rdkafka::error::KafkaError>,
+    ) {
+        match received {
+            Ok(message) => batch.add_message(
+                message.partition(),
+                message.offset(),
+                message.key(),
+                message.payload(),
+                Instant::now(),
+            ),
+            // librdkafka recovers from broker errors by itself; they are worth a log line.
+            Err(error) => tracing::warn!(%error, "kafka consumer error"),
+        }
     }
 
     async fn send_dead_letter(
