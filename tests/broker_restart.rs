@@ -2,6 +2,7 @@
 //! what it acknowledged (sqlite-backed), and the sink picks it up once it comes back.
 
 use learnstream_cli::Roles;
+use learnstream_intake::WriteMode;
 use learnstream_tests::{App, OwnBroker, drop_database, isolated_config, statement, wait_for};
 use serde_json::Value;
 
@@ -9,9 +10,11 @@ use serde_json::Value;
 async fn statements_acknowledged_before_a_broker_kill_arrive_after_its_restart()
 -> anyhow::Result<()> {
     let broker = OwnBroker::start()?;
-    let config = isolated_config(&broker.address());
+    let mut config = isolated_config(&broker.address());
+    // Only the intake runs: nothing consumes before the broker dies, so writes are answered
+    // once durable in Kafka rather than once readable.
+    config.auth.credentials[0].write_mode = WriteMode::Throughput;
 
-    // Only the intake runs: nothing consumes before the broker dies.
     let intake = App::start(config.clone(), Roles::Intake).await?;
     let client = intake.client();
     let mut acknowledged = Vec::new();

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use learnstream_cli::{Config, Roles, Started};
-use learnstream_intake::CredentialConfig;
+use learnstream_intake::{CredentialConfig, WriteMode};
 use reqwest::StatusCode;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
@@ -48,6 +48,7 @@ pub fn isolated_config(brokers: &str) -> Config {
         username: USERNAME.to_owned(),
         password: PASSWORD.to_owned().into(),
         tenant: TENANT.to_owned(),
+        write_mode: WriteMode::default(),
     }];
     config.kafka.brokers = brokers.to_owned();
     config.kafka.statements_topic = format!("{name}.statements");
@@ -106,17 +107,40 @@ pub struct LrsClient {
 impl LrsClient {
     /// POSTs a raw body to `/xapi/statements`.
     pub async fn post_raw(&self, body: &str) -> anyhow::Result<(StatusCode, Value)> {
-        let response = self
+        self.post_raw_with(body, &[]).await
+    }
+
+    /// POSTs a raw body to `/xapi/statements` with extra headers.
+    pub async fn post_raw_with(
+        &self,
+        body: &str,
+        headers: &[(&str, &str)],
+    ) -> anyhow::Result<(StatusCode, Value)> {
+        let mut request = self
             .http
             .post(format!("{}/xapi/statements", self.base_url))
             .basic_auth(USERNAME, Some(PASSWORD))
             .header("X-Experience-API-Version", "1.0.3")
             .header("Content-Type", "application/json")
-            .body(body.to_owned())
-            .send()
-            .await?;
+            .body(body.to_owned());
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await?;
         let status = response.status();
         Ok((status, response.json().await.unwrap_or(Value::Null)))
+    }
+
+    /// `GET /xapi/statements` with these query parameters: the whole response, headers included.
+    pub async fn get(&self, query: &[(&str, &str)]) -> anyhow::Result<reqwest::Response> {
+        Ok(self
+            .http
+            .get(format!("{}/xapi/statements", self.base_url))
+            .query(query)
+            .basic_auth(USERNAME, Some(PASSWORD))
+            .header("X-Experience-API-Version", "1.0.3")
+            .send()
+            .await?)
     }
 
     /// POSTs statements and returns the ids the LRS answered with; fails on any other answer.
@@ -130,14 +154,7 @@ impl LrsClient {
 
     /// GET `/xapi/statements?statementId=…`.
     pub async fn get_statement(&self, id: Uuid) -> anyhow::Result<(StatusCode, Value)> {
-        let response = self
-            .http
-            .get(format!("{}/xapi/statements", self.base_url))
-            .query(&[("statementId", id.to_string())])
-            .basic_auth(USERNAME, Some(PASSWORD))
-            .header("X-Experience-API-Version", "1.0.3")
-            .send()
-            .await?;
+        let response = self.get(&[("statementId", &id.to_string())]).await?;
         let status = response.status();
         Ok((status, response.json().await.unwrap_or(Value::Null)))
     }

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
-use learnstream_intake::{AuthConfig, CoalesceConfig, Credentials, HttpConfig};
+use learnstream_intake::{AuthConfig, CoalesceConfig, ConsistencyConfig, Credentials, HttpConfig};
 use learnstream_kafka::KafkaConfig;
 use learnstream_sink::SinkConfig;
 use learnstream_store::ClickHouseConfig;
@@ -22,6 +22,8 @@ pub struct Config {
     pub auth: AuthConfig,
     /// How the intake groups concurrent requests into Kafka messages.
     pub intake: CoalesceConfig,
+    /// How long read-your-writes requests wait for the sink, and how the intake watches it.
+    pub consistency: ConsistencyConfig,
     /// The Kafka cluster and topics.
     pub kafka: KafkaConfig,
     /// The ClickHouse server and database.
@@ -92,6 +94,7 @@ impl Config {
             self.clickhouse.validate(),
             self.sink.validate(),
             self.intake.validate(),
+            self.consistency.validate(),
         ];
         for check in checks {
             check.map_err(|error| anyhow::anyhow!("configuration: {error}"))?;

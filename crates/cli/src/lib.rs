@@ -11,7 +11,7 @@ mod config;
 use std::net::SocketAddr;
 
 use anyhow::Context as _;
-use learnstream_intake::{AppState, AppStateParts, Coalescer};
+use learnstream_intake::{AppState, AppStateParts, Coalescer, Progress};
 use learnstream_kafka::DurableProducer;
 use learnstream_store::StatementStore;
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -90,6 +90,8 @@ pub async fn start(
                 &config.intake,
                 config.kafka.max_message_bytes,
             ),
+            progress: Progress::start(&config.kafka, &config.sink.group_id, &config.consistency)
+                .context("starting the sink progress watcher")?,
             store: store.clone(),
             credentials,
             max_body_bytes: config.http.max_body_bytes,

@@ -13,7 +13,7 @@ use learnstream_xapi::model::{Account, Actor};
 use secrecy::{ExposeSecret, SecretString};
 use subtle::ConstantTimeEq;
 
-use crate::config::{AuthConfig, CredentialConfig};
+use crate::config::{AuthConfig, CredentialConfig, WriteMode};
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 
@@ -36,6 +36,8 @@ pub struct Principal {
     pub username: String,
     pub tenant: Arc<str>,
     pub authority: Authority,
+    /// When this credential's writes are answered unless a request says otherwise.
+    pub write_mode: WriteMode,
 }
 
 impl Credentials {
@@ -51,6 +53,7 @@ impl Credentials {
                 username,
                 password,
                 tenant,
+                write_mode,
             },
         ) in config.credentials.iter().enumerate()
         {
@@ -70,6 +73,7 @@ impl Credentials {
                 ));
             }
             let principal = Principal {
+                write_mode: *write_mode,
                 username: username.clone(),
                 tenant: Arc::from(tenant.as_str()),
                 authority: Authority::new(Actor {
@@ -158,6 +162,7 @@ mod tests {
                 username: "vendor".into(),
                 password: SecretString::from("s3cret"),
                 tenant: "district-7".into(),
+                write_mode: WriteMode::Throughput,
             }],
         };
         Credentials::from_config(&config, "https://lrs.example.org").unwrap()
@@ -173,6 +178,7 @@ mod tests {
             .authenticate(Some(&basic("vendor:s3cret")))
             .unwrap();
         assert_eq!(&*principal.tenant, "district-7");
+        assert_eq!(principal.write_mode, WriteMode::Throughput);
         let account = principal.authority.actor().account.as_ref().unwrap();
         assert_eq!(account.home_page, "https://lrs.example.org");
         assert_eq!(account.name, "vendor");
@@ -207,11 +213,13 @@ mod tests {
                     username: "a".into(),
                     password: SecretString::from("p"),
                     tenant: "t".into(),
+                    write_mode: WriteMode::default(),
                 },
                 CredentialConfig {
                     username: "a".into(),
                     password: SecretString::from("q"),
                     tenant: "t".into(),
+                    write_mode: WriteMode::default(),
                 },
             ],
         };

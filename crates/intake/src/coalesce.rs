@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use learnstream_kafka::{
-    CONTENT_TYPE, CONTENT_TYPE_HEADER, DurableProducer, ProduceError, encode_batch,
+    CONTENT_TYPE, CONTENT_TYPE_HEADER, Delivered, DurableProducer, ProduceError, encode_batch,
 };
 use serde::Deserialize;
 use tokio::sync::{Semaphore, mpsc, oneshot};
@@ -76,7 +76,7 @@ struct Pending {
     tenant: Arc<str>,
     statements: Vec<String>,
     bytes: usize,
-    reply: oneshot::Sender<Result<(), SubmitError>>,
+    reply: oneshot::Sender<Result<Delivered, SubmitError>>,
 }
 
 /// Hands requests' statements to the coalescing task. Cheap to clone.
@@ -114,12 +114,13 @@ impl Coalescer {
         }
     }
 
-    /// Waits until the statements (compact JSON, all of one request) are durable in Kafka.
+    /// Waits until the statements (compact JSON, all of one request) are durable in Kafka, and
+    /// says where they landed.
     pub async fn submit(
         &self,
         tenant: Arc<str>,
         statements: Vec<String>,
-    ) -> Result<(), SubmitError> {
+    ) -> Result<Delivered, SubmitError> {
         let (reply, answer) = oneshot::channel();
         // Each statement also costs a comma in the message.
         let bytes = statements.iter().map(|statement| statement.len() + 1).sum();
@@ -216,7 +217,7 @@ async fn send_round(producer: &DurableProducer, topic: &str, round: Vec<Pending>
         metrics::histogram!(PRODUCE_SECONDS).record(started.elapsed().as_secs_f64());
         metrics::histogram!(BATCH_STATEMENTS).record(statement_count as f64);
         let answer = match outcome {
-            Ok(_) => Ok(()),
+            Ok(delivered) => Ok(delivered),
             Err(ProduceError::QueueFull) => Err(SubmitError::QueueFull),
             Err(error) => Err(SubmitError::Failed(Arc::from(error.to_string()))),
         };

@@ -47,6 +47,34 @@ pub struct CredentialConfig {
     /// writes and reads.
     #[serde(default = "default_tenant")]
     pub tenant: String,
+    /// When this credential's writes are answered; a request may choose otherwise with the
+    /// `X-Learnstream-Write-Mode` header.
+    #[serde(default)]
+    pub write_mode: WriteMode,
+}
+
+/// When a `POST` or `PUT` of statements is answered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WriteMode {
+    /// Once a `GET` can read the statements (the sink has stored them in ClickHouse). The
+    /// default: what xAPI clients expect of an LRS.
+    #[default]
+    ReadYourWrites,
+    /// Once the statements are durable in Kafka: lower latency and the same durability; a `GET`
+    /// right after may not see them yet.
+    Throughput,
+}
+
+impl WriteMode {
+    /// Reads the `X-Learnstream-Write-Mode` header's value.
+    pub fn from_header(value: &str) -> Option<WriteMode> {
+        match value.trim() {
+            "read_your_writes" => Some(WriteMode::ReadYourWrites),
+            "throughput" => Some(WriteMode::Throughput),
+            _ => None,
+        }
+    }
 }
 
 fn default_tenant() -> String {

@@ -11,6 +11,7 @@ mod coalesce;
 mod config;
 mod error;
 mod metrics;
+mod progress;
 mod state;
 mod statements;
 
@@ -26,9 +27,10 @@ use tower_http::trace::TraceLayer;
 
 pub use auth::{Credentials, Principal};
 pub use coalesce::{CoalesceConfig, Coalescer, SubmitError};
-pub use config::{AuthConfig, CredentialConfig, HttpConfig};
+pub use config::{AuthConfig, CredentialConfig, HttpConfig, WriteMode};
 pub use error::{ApiError, ErrorCode};
 pub use metrics::describe as describe_metrics;
+pub use progress::{ConsistencyConfig, Progress, ProgressError};
 pub use state::{AppState, AppStateParts};
 
 /// The whole HTTP application.
@@ -37,7 +39,12 @@ pub fn router(state: AppState) -> Router {
         .route("/xapi/about", get(about::about))
         .route(
             "/xapi/statements",
-            get(statements::get_statements).post(statements::post_statements),
+            get(statements::get_statements)
+                .post(statements::post_statements)
+                .route_layer(middleware::from_fn_with_state(
+                    state.clone(),
+                    statements::consistent_through_header,
+                )),
         )
         .merge(ops_router(state.metrics().cloned()));
     router

@@ -12,6 +12,8 @@ pub(crate) const STATEMENTS_ACCEPTED: &str = "learnstream_intake_statements_acce
 pub(crate) const PRODUCE_SECONDS: &str = "learnstream_intake_produce_duration_seconds";
 pub(crate) const BATCH_STATEMENTS: &str = "learnstream_intake_batch_statements";
 pub(crate) const PRODUCE_FAILURES: &str = "learnstream_intake_produce_failures_total";
+pub(crate) const READ_YOUR_WRITES_SECONDS: &str = "learnstream_read_your_writes_wait_seconds";
+pub(crate) const READ_YOUR_WRITES_TIMEOUTS: &str = "learnstream_read_your_writes_timeouts_total";
 
 /// Registers the descriptions of the intake's metrics with the installed recorder.
 pub fn describe() {
@@ -23,6 +25,15 @@ pub fn describe() {
         HTTP_REQUEST_SECONDS,
         metrics::Unit::Seconds,
         "time to answer an HTTP request, by method and route"
+    );
+    metrics::describe_histogram!(
+        READ_YOUR_WRITES_SECONDS,
+        metrics::Unit::Seconds,
+        "time from Kafka's acknowledgement to the sink having stored a read-your-writes request"
+    );
+    metrics::describe_counter!(
+        READ_YOUR_WRITES_TIMEOUTS,
+        "read-your-writes requests answered before their statements were readable"
     );
     metrics::describe_counter!(
         STATEMENTS_ACCEPTED,

@@ -5,6 +5,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::auth::Credentials;
 use crate::coalesce::Coalescer;
+use crate::progress::Progress;
 
 /// What the handlers share. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -15,6 +16,7 @@ pub struct AppState {
 #[derive(Debug)]
 struct Inner {
     coalescer: Coalescer,
+    progress: Progress,
     store: StatementStore,
     credentials: Credentials,
     max_body_bytes: usize,
@@ -26,6 +28,8 @@ struct Inner {
 pub struct AppStateParts {
     /// Groups requests' statements into Kafka messages.
     pub coalescer: Coalescer,
+    /// Knows which writes the sink has stored.
+    pub progress: Progress,
     /// Reads statements from ClickHouse.
     pub store: StatementStore,
     /// Who may use the LRS.
@@ -40,6 +44,7 @@ impl AppState {
     pub fn new(parts: AppStateParts) -> Self {
         let AppStateParts {
             coalescer,
+            progress,
             store,
             credentials,
             max_body_bytes,
@@ -48,6 +53,7 @@ impl AppState {
         AppState {
             inner: Arc::new(Inner {
                 coalescer,
+                progress,
                 store,
                 credentials,
                 max_body_bytes,
@@ -58,6 +64,10 @@ impl AppState {
 
     pub(crate) fn coalescer(&self) -> &Coalescer {
         &self.inner.coalescer
+    }
+
+    pub(crate) fn progress(&self) -> &Progress {
+        &self.inner.progress
     }
 
     pub(crate) fn store(&self) -> &StatementStore {

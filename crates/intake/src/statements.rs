@@ -5,17 +5,22 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Bytes;
+use axum::extract::Request;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Query, State};
 use axum::http::header::CONTENT_TYPE;
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use learnstream_kafka::Delivered;
 use learnstream_xapi::{NormalizeContext, NormalizedStatement, XapiVersion, normalize_body};
 use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
 use crate::auth::{Authenticated, Principal};
 use crate::coalesce::SubmitError;
+use crate::config::WriteMode;
 use crate::error::{ApiError, ErrorCode};
 use crate::metrics::{PRODUCE_FAILURES, STATEMENTS_ACCEPTED};
 use crate::state::AppState;
@@ -26,8 +31,35 @@ pub(crate) const VERSION_HEADER: &str = "x-experience-api-version";
 /// hold an async worker for milliseconds.
 const INLINE_NORMALIZE_LIMIT: usize = 64 * 1024;
 
-/// `POST /xapi/statements`: one statement or an array of them. Answers with their ids once Kafka
-/// has every one of them durably: the whole request travels as one message.
+pub(crate) const WRITE_MODE_HEADER: &str = "x-learnstream-write-mode";
+const CONSISTENT_THROUGH_HEADER: &str = "x-experience-api-consistent-through";
+
+/// Every answer to a `GET` or `HEAD` of statements, errors included, says up to when the
+/// statements stored are all readable (Communication 2.1.3).
+pub(crate) async fn consistent_through_header(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let reads = matches!(*request.method(), Method::GET | Method::HEAD);
+    // Taken before the read: whatever the read sees is at least this consistent.
+    let consistent_through = reads.then(|| state.progress().consistent_through());
+    let mut response = next.run(request).await;
+    if let Some(instant) = consistent_through {
+        let text = instant
+            .format(&Rfc3339)
+            .expect("a UTC instant from the clock formats as RFC 3339");
+        response.headers_mut().insert(
+            CONSISTENT_THROUGH_HEADER,
+            HeaderValue::from_str(&text).expect("an RFC 3339 timestamp is a valid header value"),
+        );
+    }
+    response
+}
+
+/// `POST /xapi/statements`: one statement or an array of them. The whole request travels as one
+/// Kafka message. Answers with their ids once a `GET` can read them (read-your-writes) or, in
+/// throughput mode, once Kafka has them durably.
 pub(crate) async fn post_statements(
     State(state): State<AppState>,
     Authenticated(principal): Authenticated,
@@ -36,26 +68,50 @@ pub(crate) async fn post_statements(
 ) -> Result<Json<Vec<Uuid>>, ApiError> {
     let version = request_version(&headers)?;
     require_json(&headers)?;
+    let write_mode = write_mode(&headers, &principal)?;
     let body = body.map_err(|rejection| body_error(rejection, state.max_body_bytes()))?;
-    let statements = normalize(body, version, principal.clone()).await?;
+    let write = state.progress().begin();
+    let statements = normalize(body, version, write.stored(), principal.clone()).await?;
     if statements.is_empty() {
         return Ok(Json(Vec::new()));
     }
     let ids = statements.iter().map(|statement| statement.id).collect();
-    publish(&state, &principal, statements).await?;
+    let position = publish(&state, &principal, statements).await?;
+    let delivered = write.delivered(position.partition, position.offset);
+    if write_mode == WriteMode::ReadYourWrites {
+        delivered.readable().await;
+    }
     Ok(Json(ids))
+}
+
+/// The request's `X-Learnstream-Write-Mode`, or the credential's.
+fn write_mode(headers: &HeaderMap, principal: &Principal) -> Result<WriteMode, ApiError> {
+    let Some(value) = headers.get(WRITE_MODE_HEADER) else {
+        return Ok(principal.write_mode);
+    };
+    value
+        .to_str()
+        .ok()
+        .and_then(WriteMode::from_header)
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::BadRequest,
+                "X-Learnstream-Write-Mode: must be read_your_writes or throughput",
+            )
+        })
 }
 
 async fn normalize(
     body: Bytes,
     version: XapiVersion,
+    stored: OffsetDateTime,
     principal: Arc<Principal>,
 ) -> Result<Vec<NormalizedStatement>, ApiError> {
     let inline = body.len() <= INLINE_NORMALIZE_LIMIT;
     let run = move || {
         let context = NormalizeContext {
             version,
-            stored: OffsetDateTime::now_utc(),
+            stored,
             authority: &principal.authority,
         };
         normalize_body(&body, &context)
@@ -73,7 +129,7 @@ async fn publish(
     state: &AppState,
     principal: &Principal,
     statements: Vec<NormalizedStatement>,
-) -> Result<(), ApiError> {
+) -> Result<Delivered, ApiError> {
     let count = statements.len() as u64;
     let json = statements
         .into_iter()
@@ -84,9 +140,9 @@ async fn publish(
         .submit(Arc::clone(&principal.tenant), json)
         .await
     {
-        Ok(()) => {
+        Ok(delivered) => {
             metrics::counter!(STATEMENTS_ACCEPTED).increment(count);
-            Ok(())
+            Ok(delivered)
         }
         Err(error @ SubmitError::TooLarge { .. }) => Err(ApiError::new(
             ErrorCode::PayloadTooLarge,

@@ -24,6 +24,7 @@ fn app() -> Router {
             username: "vendor".to_owned(),
             password: SecretString::from("s3cret"),
             tenant: "district-7".to_owned(),
+            write_mode: WriteMode::default(),
         }],
     };
     router(AppState::new(AppStateParts {
@@ -33,6 +34,7 @@ fn app() -> Router {
             &CoalesceConfig::default(),
             kafka.max_message_bytes,
         ),
+        progress: Progress::start(&kafka, "test-sink", &ConsistencyConfig::default()).unwrap(),
         store: StatementStore::new(&ClickHouseConfig {
             url: "http://127.0.0.1:1".to_owned(),
             ..ClickHouseConfig::default()
