@@ -62,3 +62,26 @@ async fn an_edited_migration_is_refused() -> anyhow::Result<()> {
     );
     drop_database(&config).await
 }
+
+/// Two processes may both apply a migration before either records it. Applying every migration
+/// again after the records are lost must work, columns added by ALTER included (ClickHouse 18.16
+/// has no ADD COLUMN IF NOT EXISTS).
+#[tokio::test]
+async fn a_migration_applied_twice_before_it_was_recorded_is_harmless() -> anyhow::Result<()> {
+    let config = isolated_config(&kafka_brokers());
+    migrate(&config.clickhouse).await?;
+    config
+        .clickhouse
+        .client()
+        .query("TRUNCATE TABLE schema_migrations")
+        .execute()
+        .await?;
+
+    let again = migrate(&config.clickhouse).await?;
+    let every_version: Vec<u32> = MIGRATIONS
+        .iter()
+        .map(|migration| migration.version)
+        .collect();
+    assert_eq!(again.applied, every_version);
+    drop_database(&config).await
+}

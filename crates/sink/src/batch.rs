@@ -1,12 +1,13 @@
 //! A batch in the making: rows decoded from messages, messages to dead-letter, and per partition
 //! the last offset the batch covers. Pure: no I/O, so every rule is unit-tested.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use learnstream_kafka::decode_batch;
-use learnstream_store::StatementRow;
-use learnstream_xapi::extract_columns;
+use learnstream_store::{FilterMatches, StatementRow};
+use learnstream_xapi::{VOIDED_VERB, extract_columns};
+use uuid::Uuid;
 
 use crate::SinkConfig;
 
@@ -82,6 +83,64 @@ impl Batch {
     }
 }
 
+/// The statements a batch's StatementRef objects target that are not in the batch itself, per
+/// tenant: their filter arrays must come from ClickHouse.
+pub(crate) fn targets_outside(rows: &[StatementRow]) -> BTreeMap<String, Vec<Uuid>> {
+    let in_batch: HashSet<(&str, Uuid)> = rows
+        .iter()
+        .map(|row| (row.tenant.as_str(), row.statement_id))
+        .collect();
+    let mut outside: BTreeMap<String, Vec<Uuid>> = BTreeMap::new();
+    for row in rows {
+        if let Some(target) = statement_ref(row)
+            && !in_batch.contains(&(row.tenant.as_str(), target))
+        {
+            outside.entry(row.tenant.clone()).or_default().push(target);
+        }
+    }
+    outside
+}
+
+/// The StatementRef rule of Communication 2.1.3: a statement that targets another matches the
+/// filters the target matches. Targets come from the batch itself (earlier rows first, with what
+/// they inherited) or from `stored`; a target stored nowhere yet adds nothing.
+pub(crate) fn inherit_target_matches(
+    rows: &mut [StatementRow],
+    stored: &HashMap<(String, Uuid), FilterMatches>,
+) {
+    for index in 0..rows.len() {
+        let Some(target) = statement_ref(&rows[index]) else {
+            continue;
+        };
+        let key = (rows[index].tenant.clone(), target);
+        let inherited = rows
+            .iter()
+            .find(|row| (row.tenant.as_str(), row.statement_id) == (key.0.as_str(), target))
+            .map(StatementRow::filter_matches)
+            .or_else(|| stored.get(&key).cloned());
+        if let Some(inherited) = inherited {
+            rows[index].inherit_matches(&inherited);
+        }
+    }
+}
+
+/// Per tenant, the statements the batch's voiding statements void (Data 2.3.2).
+pub(crate) fn voided_targets(rows: &[StatementRow]) -> BTreeMap<String, Vec<Uuid>> {
+    let mut voided: BTreeMap<String, Vec<Uuid>> = BTreeMap::new();
+    for row in rows.iter().filter(|row| row.verb_id == VOIDED_VERB) {
+        if let Some(target) = statement_ref(row) {
+            voided.entry(row.tenant.clone()).or_default().push(target);
+        }
+    }
+    voided
+}
+
+fn statement_ref(row: &StatementRow) -> Option<Uuid> {
+    (row.object_type == "StatementRef")
+        .then(|| Uuid::try_parse(&row.object_id).ok())
+        .flatten()
+}
+
 /// Decodes a `statement-batch` message into rows, or says why it cannot be stored.
 pub(crate) fn rows_from_payload(payload: &[u8]) -> Result<Vec<StatementRow>, String> {
     if payload.is_empty() {
@@ -104,7 +163,7 @@ pub(crate) fn rows_from_payload(payload: &[u8]) -> Result<Vec<StatementRow>, Str
                 stored_us: columns.stored_us,
                 timestamp_us: columns.timestamp_us,
                 actor_ifi: columns.actor_ifi,
-                verb_id: columns.verb_id,
+                verb_id: columns.verb_id.clone(),
                 object_type: columns.object_type,
                 object_id: columns.object_id,
                 registration: columns.registration,
@@ -118,6 +177,16 @@ pub(crate) fn rows_from_payload(payload: &[u8]) -> Result<Vec<StatementRow>, Str
                 voided: 0,
                 version: columns.version,
                 raw: raw.get().to_owned(),
+                match_verbs: vec![columns.verb_id],
+                match_registrations: columns
+                    .registration
+                    .map(|registration| registration.hyphenated().to_string())
+                    .into_iter()
+                    .collect(),
+                match_agents: columns.agents,
+                match_related_agents: columns.related_agents,
+                match_activities: columns.activities,
+                match_related_activities: columns.related_activities,
             })
         })
         .collect()

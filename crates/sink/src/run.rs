@@ -1,16 +1,18 @@
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Display;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
 use futures::FutureExt as _;
 use learnstream_kafka::{DurableProducer, KafkaConfig};
-use learnstream_store::StatementStore;
+use learnstream_store::{FilterMatches, StatementStore};
 use rdkafka::Message as _;
 use rdkafka::consumer::{CommitMode, Consumer as _, StreamConsumer};
 use rdkafka::message::BorrowedMessage;
 use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
 
-use crate::batch::{Batch, DeadLetter};
+use crate::batch::{Batch, DeadLetter, inherit_target_matches, targets_outside, voided_targets};
 use crate::metrics::{BATCH_ROWS, DEAD_LETTERS, INSERT_SECONDS, RETRIES, STATEMENTS_STORED};
 use crate::{Result, SinkConfig};
 
@@ -109,13 +111,32 @@ impl Sink {
     /// Stores a batch: rows into ClickHouse, poison onto the dead-letter topic, and only then the
     /// offsets. Retries until it succeeds; returns false if `stop` interrupted it, in which case
     /// no offset was stored and Kafka delivers the batch again.
-    async fn flush(&self, batch: Batch, stop: &CancellationToken) -> bool {
+    async fn flush(&self, mut batch: Batch, stop: &CancellationToken) -> bool {
+        let outside = targets_outside(&batch.rows);
+        if !outside.is_empty() {
+            let Some(stored) = self
+                .retry(stop, "read_targets", || self.stored_targets(&outside))
+                .await
+            else {
+                return false;
+            };
+            inherit_target_matches(&mut batch.rows, &stored);
+        }
         if !batch.rows.is_empty() {
             let started = Instant::now();
             let stored = self
                 .retry(stop, "insert", || self.store.insert(&batch.rows))
                 .await;
-            if !stored {
+            if stored.is_none() {
+                return false;
+            }
+            let voided = voided_targets(&batch.rows);
+            if !voided.is_empty()
+                && self
+                    .retry(stop, "void", || self.void_all(&voided))
+                    .await
+                    .is_none()
+            {
                 return false;
             }
             metrics::histogram!(INSERT_SECONDS).record(started.elapsed().as_secs_f64());
@@ -129,9 +150,10 @@ impl Sink {
                 reason = %dead_letter.reason,
                 "sending message to the dead-letter topic"
             );
-            if !self
+            if self
                 .retry(stop, "dead_letter", || self.send_dead_letter(dead_letter))
                 .await
+                .is_none()
             {
                 return false;
             }
@@ -179,6 +201,30 @@ impl Sink {
         }
     }
 
+    async fn void_all(
+        &self,
+        voided: &BTreeMap<String, Vec<Uuid>>,
+    ) -> Result<(), learnstream_store::Error> {
+        for (tenant, ids) in voided {
+            self.store.void(tenant, ids).await?;
+        }
+        Ok(())
+    }
+
+    /// The filter arrays of the stored statements this batch targets.
+    async fn stored_targets(
+        &self,
+        targets: &BTreeMap<String, Vec<Uuid>>,
+    ) -> Result<HashMap<(String, Uuid), FilterMatches>, learnstream_store::Error> {
+        let mut stored = HashMap::new();
+        for (tenant, ids) in targets {
+            for matches in self.store.filter_matches(tenant, ids).await? {
+                stored.insert((tenant.clone(), matches.statement_id), matches);
+            }
+        }
+        Ok(stored)
+    }
+
     async fn send_dead_letter(
         &self,
         dead_letter: &DeadLetter,
@@ -206,25 +252,25 @@ impl Sink {
     }
 
     /// Runs `attempt` until it succeeds, pausing between attempts with a backoff that doubles up
-    /// to the configured cap. Returns false if `stop` was cancelled first.
-    async fn retry<F, Fut, E>(
+    /// to the configured cap. Returns `None` if `stop` was cancelled first.
+    async fn retry<F, Fut, T, E>(
         &self,
         stop: &CancellationToken,
         operation: &'static str,
         mut attempt: F,
-    ) -> bool
+    ) -> Option<T>
     where
         F: FnMut() -> Fut,
-        Fut: Future<Output = Result<(), E>>,
+        Fut: Future<Output = Result<T, E>>,
         E: Display,
     {
         let mut backoff = FIRST_RETRY_BACKOFF;
         loop {
             let error = tokio::select! {
                 biased;
-                () = stop.cancelled() => return false,
+                () = stop.cancelled() => return None,
                 outcome = attempt() => match outcome {
-                    Ok(()) => return true,
+                    Ok(value) => return Some(value),
                     Err(error) => error,
                 },
             };
@@ -232,7 +278,7 @@ impl Sink {
             tracing::warn!(%error, operation, retry_in_ms = backoff.as_millis() as u64, "sink operation failed; retrying");
             tokio::select! {
                 biased;
-                () = stop.cancelled() => return false,
+                () = stop.cancelled() => return None,
                 () = tokio::time::sleep(backoff) => {}
             }
             backoff = (backoff * 2).min(self.max_retry_backoff);

@@ -15,4 +15,6 @@ mod statements;
 pub use config::ClickHouseConfig;
 pub use error::{Error, Result};
 pub use migrate::{MIGRATIONS, Migration, MigrationReport, migrate};
-pub use statements::{StatementRow, StatementStore};
+pub use statements::{
+    FilterMatches, PagePosition, PageQuery, PageRow, StatementRow, StatementStore, StoredStatement,
+};

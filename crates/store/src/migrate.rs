@@ -3,7 +3,9 @@
 //! caught instead of silently diverging.
 //!
 //! Every statement in a migration must be idempotent (`IF NOT EXISTS`): two processes starting
-//! at once may both apply a migration before either records it.
+//! at once may both apply a migration before either records it. ClickHouse 18.16 has no
+//! `ADD COLUMN IF NOT EXISTS`, so an `ALTER TABLE … ADD COLUMN` of one column that already
+//! exists counts as applied.
 
 use clickhouse::Row;
 use serde::Deserialize;
@@ -93,17 +95,40 @@ pub async fn migrate(config: &ClickHouseConfig) -> Result<MigrationReport> {
 
 async fn apply(client: &clickhouse::Client, migration: &Migration) -> Result<()> {
     for statement in split_statements(migration.sql) {
-        client
-            .query(&statement)
-            .execute()
-            .await
-            .map_err(|source| Error::Migration {
-                version: migration.version,
-                name: migration.name.to_owned(),
-                source,
-            })?;
+        match client.query(&statement).execute().await {
+            Ok(()) => {}
+            Err(error) if adds_a_column(&statement) && is_existing_column(&error) => {
+                tracing::debug!(version = migration.version, %statement, "column already added");
+            }
+            Err(source) => {
+                return Err(Error::Migration {
+                    version: migration.version,
+                    name: migration.name.to_owned(),
+                    source,
+                });
+            }
+        }
     }
     Ok(())
+}
+
+/// `ALTER TABLE t ADD COLUMN c Type`, one column (comment lines aside).
+fn adds_a_column(statement: &str) -> bool {
+    let code: String = statement
+        .lines()
+        .filter(|line| !line.trim_start().starts_with("--"))
+        .map(str::to_uppercase)
+        .collect::<Vec<_>>()
+        .join("\n");
+    code.contains("ALTER TABLE") && code.matches("ADD COLUMN").count() == 1
+}
+
+/// ClickHouse's answer to adding a column that exists: "column with this name already exists"
+/// (code 44 on 18.16, DUPLICATE_COLUMN = 15 on current releases).
+fn is_existing_column(error: &clickhouse::error::Error) -> bool {
+    error
+        .to_string()
+        .contains("column with this name already exists")
 }
 
 async fn record(client: &clickhouse::Client, migration: &Migration) -> Result<()> {
@@ -178,12 +203,25 @@ mod tests {
             for statement in split_statements(migration.sql) {
                 let code = statement.to_uppercase();
                 assert!(
-                    code.contains("IF NOT EXISTS") || code.contains("IF EXISTS"),
+                    code.contains("IF NOT EXISTS")
+                        || code.contains("IF EXISTS")
+                        || adds_a_column(&statement),
                     "migration {} has a statement that is not idempotent: {statement}",
                     migration.version
                 );
             }
         }
+    }
+
+    #[test]
+    fn adding_one_column_is_recognised_past_comments() {
+        assert!(adds_a_column(
+            "-- no ADD COLUMN IF NOT EXISTS on 18.16\nALTER TABLE t ADD COLUMN c String"
+        ));
+        assert!(!adds_a_column(
+            "ALTER TABLE t ADD COLUMN c String, ADD COLUMN d String"
+        ));
+        assert!(!adds_a_column("-- ALTER TABLE t ADD COLUMN c\nSELECT 1"));
     }
 
     #[test]

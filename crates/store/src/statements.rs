@@ -30,15 +30,134 @@ pub struct StatementRow {
     pub version: String,
     /// The normalized statement as compact JSON.
     pub raw: String,
+    /// What each query filter matches (`schemas/clickhouse/002_statement_filters.sql`).
+    pub match_verbs: Vec<String>,
+    pub match_registrations: Vec<String>,
+    pub match_agents: Vec<String>,
+    pub match_related_agents: Vec<String>,
+    pub match_activities: Vec<String>,
+    pub match_related_activities: Vec<String>,
+}
+
+impl StatementRow {
+    /// Adds what a targeted statement's filters match to this row's (the StatementRef rule).
+    pub fn inherit_matches(&mut self, target: &FilterMatches) {
+        let pairs = [
+            (&mut self.match_verbs, &target.match_verbs),
+            (&mut self.match_registrations, &target.match_registrations),
+            (&mut self.match_agents, &target.match_agents),
+            (&mut self.match_related_agents, &target.match_related_agents),
+            (&mut self.match_activities, &target.match_activities),
+            (
+                &mut self.match_related_activities,
+                &target.match_related_activities,
+            ),
+        ];
+        for (own, inherited) in pairs {
+            for value in inherited {
+                if !own.contains(value) {
+                    own.push(value.clone());
+                }
+            }
+        }
+    }
+
+    pub fn filter_matches(&self) -> FilterMatches {
+        FilterMatches {
+            statement_id: self.statement_id,
+            match_verbs: self.match_verbs.clone(),
+            match_registrations: self.match_registrations.clone(),
+            match_agents: self.match_agents.clone(),
+            match_related_agents: self.match_related_agents.clone(),
+            match_activities: self.match_activities.clone(),
+            match_related_activities: self.match_related_activities.clone(),
+        }
+    }
+}
+
+/// A stored statement's filter arrays, as a statement targeting it inherits them.
+#[derive(Debug, Clone, PartialEq, Row, Deserialize)]
+pub struct FilterMatches {
+    #[serde(with = "clickhouse::serde::uuid")]
+    pub statement_id: Uuid,
+    pub match_verbs: Vec<String>,
+    pub match_registrations: Vec<String>,
+    pub match_agents: Vec<String>,
+    pub match_related_agents: Vec<String>,
+    pub match_activities: Vec<String>,
+    pub match_related_activities: Vec<String>,
 }
 
 #[derive(Row, Deserialize)]
-struct RawRow {
+struct ByIdRow {
     raw: String,
+    voided: u8,
+}
+
+/// A stored statement read by id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredStatement {
+    /// The normalized statement as stored.
+    pub raw: String,
+    /// A voiding statement targeting it has been stored (Data 2.3.2).
+    pub voided: bool,
+}
+
+/// One page of `GET /xapi/statements` in the terms of the statements table
+/// (`schemas/clickhouse/queries/statements_page.sql`). Empty filter strings match everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PageQuery {
+    pub tenant: String,
+    /// Only statements stored after this (µs since the epoch; exclusive).
+    pub since_us: u64,
+    /// Only statements stored at or before this (µs since the epoch; inclusive).
+    pub until_us: u64,
+    pub verb: String,
+    pub registration: String,
+    pub agent: String,
+    /// The agent, matched as `related_agents=true` asks.
+    pub related_agent: String,
+    pub activity: String,
+    /// The activity, matched as `related_activities=true` asks.
+    pub related_activity: String,
+    pub ascending: bool,
+    /// Continue after this statement of the previous page: its sort key and id.
+    pub after: Option<PagePosition>,
+    pub limit: u64,
+}
+
+/// Where a page ended.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Deserialize)]
+pub struct PagePosition {
+    pub sort_key: i64,
+    pub id: String,
+}
+
+/// One statement of a page.
+#[derive(Debug, Clone, PartialEq, Eq, Row, Deserialize)]
+pub struct PageRow {
+    pub raw: String,
+    pub stored_us: u64,
+    pub sort_key: i64,
+    pub id: String,
+}
+
+impl PageRow {
+    pub fn position(&self) -> PagePosition {
+        PagePosition {
+            sort_key: self.sort_key,
+            id: self.id.clone(),
+        }
+    }
 }
 
 const STATEMENT_BY_ID: &str =
     include_str!("../../../schemas/clickhouse/queries/statement_by_id.sql");
+const FILTER_MATCHES: &str = include_str!("../../../schemas/clickhouse/queries/filter_matches.sql");
+const STATEMENTS_PAGE: &str =
+    include_str!("../../../schemas/clickhouse/queries/statements_page.sql");
+const VOID_STATEMENTS: &str =
+    include_str!("../../../schemas/clickhouse/queries/void_statements.sql");
 
 /// Reads and writes the `statements` table.
 #[derive(Clone)]
@@ -71,19 +190,90 @@ impl StatementStore {
         Ok(())
     }
 
+    /// The filter arrays of those of these statements that are stored.
+    pub async fn filter_matches(
+        &self,
+        tenant: &str,
+        statement_ids: &[Uuid],
+    ) -> Result<Vec<FilterMatches>> {
+        let ids: Vec<String> = statement_ids
+            .iter()
+            .map(|id| id.hyphenated().to_string())
+            .collect();
+        Ok(self
+            .client
+            .query(FILTER_MATCHES)
+            .bind(tenant)
+            .bind(ids)
+            .fetch_all::<FilterMatches>()
+            .await?)
+    }
+
     /// The stored statement with this id, as the JSON it was stored as.
     pub async fn statement_by_id(
         &self,
         tenant: &str,
         statement_id: Uuid,
-    ) -> Result<Option<String>> {
+    ) -> Result<Option<StoredStatement>> {
         let row = self
             .client
             .query(STATEMENT_BY_ID)
             .bind(tenant)
             .bind(statement_id.hyphenated().to_string())
-            .fetch_optional::<RawRow>()
+            .fetch_optional::<ByIdRow>()
             .await?;
-        Ok(row.map(|row| row.raw))
+        Ok(row.map(|row| StoredStatement {
+            raw: row.raw,
+            voided: row.voided != 0,
+        }))
+    }
+
+    /// One page of statements, in `stored` order.
+    pub async fn page(&self, query: &PageQuery) -> Result<Vec<PageRow>> {
+        let direction: i64 = if query.ascending { 1 } else { -1 };
+        let (after_key, after_id) = match &query.after {
+            Some(position) => (position.sort_key, position.id.as_str()),
+            None => (i64::MIN, ""),
+        };
+        let mut sql = self
+            .client
+            .query(STATEMENTS_PAGE)
+            .bind(direction)
+            .bind(&query.tenant)
+            .bind(query.since_us)
+            .bind(query.until_us);
+        for filter in [
+            &query.verb,
+            &query.registration,
+            &query.agent,
+            &query.related_agent,
+            &query.activity,
+            &query.related_activity,
+        ] {
+            sql = sql.bind(filter).bind(filter);
+        }
+        Ok(sql
+            .bind(&query.tenant)
+            .bind(after_key)
+            .bind(after_key)
+            .bind(after_id)
+            .bind(query.limit)
+            .fetch_all::<PageRow>()
+            .await?)
+    }
+
+    /// Marks these statements voided, those of them that are stored (Data 2.3.2).
+    pub async fn void(&self, tenant: &str, statement_ids: &[Uuid]) -> Result<()> {
+        let ids: Vec<String> = statement_ids
+            .iter()
+            .map(|id| id.hyphenated().to_string())
+            .collect();
+        self.client
+            .query(VOID_STATEMENTS)
+            .bind(tenant)
+            .bind(ids)
+            .execute()
+            .await?;
+        Ok(())
     }
 }

@@ -2,7 +2,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::error::Path;
-use crate::model::{Actor, Statement, Text};
+use crate::model::{Actor, Context, Statement, StatementObject, Text};
 use crate::time::parse_duration;
 use crate::{Error, Result};
 
@@ -33,6 +33,18 @@ pub struct StatementColumns {
     /// `result.duration` in milliseconds; a year counts 365 days and a month 30 days.
     pub duration_ms: Option<u64>,
     pub version: String,
+    /// What the `agent` filter matches (Communication 2.1.3): the identifiers, as in
+    /// `actor_ifi`, of the actor and of an Agent or identified Group object.
+    pub agents: Vec<String>,
+    /// What `agent` with `related_agents=true` matches: `agents`, the members of Groups there,
+    /// the authority, instructor, team, context agents and groups, and the same inside a
+    /// SubStatement.
+    pub related_agents: Vec<String>,
+    /// What the `activity` filter matches: the object's IRI when it is an Activity.
+    pub activities: Vec<String>,
+    /// What `activity` with `related_activities=true` matches: `activities`, the context
+    /// activities, and the same inside a SubStatement.
+    pub related_activities: Vec<String>,
 }
 
 /// Reads the typed columns of a normalized statement (one produced by
@@ -97,7 +109,118 @@ pub fn extract_columns(json: &str) -> Result<StatementColumns> {
         score_max: number(|score| &score.max),
         duration_ms,
         version,
+        agents: own_agents(&statement.actor, object),
+        related_agents: related_agents(&statement),
+        activities: own_activities(object),
+        related_activities: related_activities(&statement),
     })
+}
+
+/// The actor's identifier and an Agent or identified Group object's.
+fn own_agents(actor: &Actor<'_>, object: &StatementObject<'_>) -> Vec<String> {
+    let mut agents = Vec::new();
+    push_identifier(&mut agents, actor);
+    if matches!(object.kind(), "Agent" | "Group") {
+        push_identifier(&mut agents, &object.as_actor());
+    }
+    agents
+}
+
+fn related_agents(statement: &Statement<'_>) -> Vec<String> {
+    let mut agents = Vec::new();
+    push_with_members(&mut agents, &statement.actor);
+    push_object_agents(&mut agents, &statement.object);
+    if let Some(authority) = &statement.authority {
+        push_with_members(&mut agents, authority);
+    }
+    push_context_agents(&mut agents, statement.context.as_deref());
+    if statement.object.kind() == "SubStatement" {
+        let sub = &statement.object;
+        if let Some(actor) = &sub.actor {
+            push_with_members(&mut agents, actor);
+        }
+        if let Some(object) = &sub.object {
+            push_object_agents(&mut agents, object);
+        }
+        push_context_agents(&mut agents, sub.context.as_deref());
+    }
+    agents.sort_unstable();
+    agents.dedup();
+    agents
+}
+
+fn push_object_agents(agents: &mut Vec<String>, object: &StatementObject<'_>) {
+    if matches!(object.kind(), "Agent" | "Group") {
+        push_with_members(agents, &object.as_actor());
+    }
+}
+
+fn push_context_agents(agents: &mut Vec<String>, context: Option<&Context<'_>>) {
+    let Some(context) = context else {
+        return;
+    };
+    for actor in [&context.instructor, &context.team].into_iter().flatten() {
+        push_with_members(agents, actor);
+    }
+    for context_agent in context.context_agents.iter().flatten() {
+        push_with_members(agents, &context_agent.agent);
+    }
+    for context_group in context.context_groups.iter().flatten() {
+        push_with_members(agents, &context_group.group);
+    }
+}
+
+fn push_with_members(agents: &mut Vec<String>, actor: &Actor<'_>) {
+    push_identifier(agents, actor);
+    for member in actor.member.iter().flatten() {
+        push_identifier(agents, member);
+    }
+}
+
+fn push_identifier(agents: &mut Vec<String>, actor: &Actor<'_>) {
+    let identifier = actor_identifier(actor);
+    if !identifier.is_empty() {
+        agents.push(identifier);
+    }
+}
+
+fn own_activities(object: &StatementObject<'_>) -> Vec<String> {
+    match (object.kind(), &object.id) {
+        ("Activity", Some(id)) => vec![id.to_string()],
+        _ => Vec::new(),
+    }
+}
+
+fn related_activities(statement: &Statement<'_>) -> Vec<String> {
+    let mut activities = own_activities(&statement.object);
+    push_context_activities(&mut activities, statement.context.as_deref());
+    if statement.object.kind() == "SubStatement" {
+        if let Some(object) = &statement.object.object {
+            activities.extend(own_activities(object));
+        }
+        push_context_activities(&mut activities, statement.object.context.as_deref());
+    }
+    activities.sort_unstable();
+    activities.dedup();
+    activities
+}
+
+fn push_context_activities(activities: &mut Vec<String>, context: Option<&Context<'_>>) {
+    let Some(kinds) = context.and_then(|context| context.context_activities.as_ref()) else {
+        return;
+    };
+    for kind in [
+        &kinds.parent,
+        &kinds.grouping,
+        &kinds.category,
+        &kinds.other,
+    ] {
+        activities.extend(
+            kind.iter()
+                .flatten()
+                .map(|activity| activity.id.to_string()),
+        );
+    }
 }
 
 /// An Agent's or identified Group's inverse functional identifier as one string.
@@ -166,6 +289,8 @@ mod tests {
         assert_eq!(columns.score_scaled, None);
         assert_eq!(columns.duration_ms, Some(90_500));
         assert_eq!(columns.version, "1.0.0");
+        assert_eq!(columns.activities, ["https://example.org/quiz/7"]);
+        assert_eq!(columns.related_activities, ["https://example.org/quiz/7"]);
     }
 
     #[test]
@@ -177,6 +302,61 @@ mod tests {
         let columns = extract_columns(&json).unwrap();
         assert_eq!(columns.object_type, "Agent");
         assert_eq!(columns.object_id, "mbox:mailto:teacher@example.org");
+        assert_eq!(
+            columns.agents,
+            [
+                "account:https://sis.example.org|s-42",
+                "mbox:mailto:teacher@example.org"
+            ]
+        );
+        assert!(columns.activities.is_empty());
+    }
+
+    #[test]
+    fn filter_values_cover_what_the_related_filters_match() {
+        let json = r#"{
+            "id": "6fa459ea-ee8a-3ca4-894e-db77e160355e",
+            "stored": "2026-11-23T10:00:00Z", "timestamp": "2026-11-23T10:00:00Z", "version": "1.0.0",
+            "actor": {"objectType": "Group", "mbox": "mailto:team@example.org",
+                      "member": [{"mbox": "mailto:a@example.org"}, {"openid": "https://id.example.org/b"}]},
+            "verb": {"id": "http://adlnet.gov/expapi/verbs/planned"},
+            "object": {"objectType": "SubStatement",
+                "actor": {"mbox": "mailto:c@example.org"},
+                "verb": {"id": "http://adlnet.gov/expapi/verbs/attended"},
+                "object": {"id": "https://example.org/lesson/1"},
+                "context": {"instructor": {"mbox": "mailto:d@example.org"},
+                            "contextActivities": {"parent": [{"id": "https://example.org/course"}]}}},
+            "authority": {"account": {"homePage": "https://lrs.example.org", "name": "vendor"}},
+            "context": {"team": {"objectType": "Group", "member": [{"mbox": "mailto:e@example.org"}]},
+                        "contextActivities": {"grouping": [{"id": "https://example.org/class/7"}],
+                                              "category": [{"id": "https://example.org/course"}]}}
+        }"#;
+        let columns = extract_columns(json).unwrap();
+        assert_eq!(columns.agents, ["mbox:mailto:team@example.org"]);
+        assert_eq!(
+            columns.related_agents,
+            [
+                "account:https://lrs.example.org|vendor",
+                "mbox:mailto:a@example.org",
+                "mbox:mailto:c@example.org",
+                "mbox:mailto:d@example.org",
+                "mbox:mailto:e@example.org",
+                "mbox:mailto:team@example.org",
+                "openid:https://id.example.org/b",
+            ]
+        );
+        assert!(
+            columns.activities.is_empty(),
+            "a SubStatement is no Activity"
+        );
+        assert_eq!(
+            columns.related_activities,
+            [
+                "https://example.org/class/7",
+                "https://example.org/course",
+                "https://example.org/lesson/1",
+            ]
+        );
     }
 
     #[test]
