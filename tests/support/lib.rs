@@ -133,14 +133,46 @@ impl LrsClient {
 
     /// `GET /xapi/statements` with these query parameters: the whole response, headers included.
     pub async fn get(&self, query: &[(&str, &str)]) -> anyhow::Result<reqwest::Response> {
-        Ok(self
+        self.get_with_headers(query, &[]).await
+    }
+
+    /// `GET /xapi/statements` with query parameters and extra headers.
+    pub async fn get_with_headers(
+        &self,
+        query: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> anyhow::Result<reqwest::Response> {
+        let mut request = self
             .http
             .get(format!("{}/xapi/statements", self.base_url))
-            .query(query)
+            .query(query);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        Ok(self.send(request).await?)
+    }
+
+    /// `HEAD /xapi/statements` with these query parameters.
+    pub async fn head(&self, query: &[(&str, &str)]) -> anyhow::Result<reqwest::Response> {
+        let request = self
+            .http
+            .head(format!("{}/xapi/statements", self.base_url))
+            .query(query);
+        Ok(self.send(request).await?)
+    }
+
+    /// `GET` of a path the LRS handed out, such as a `more` link.
+    pub async fn get_path(&self, path: &str) -> anyhow::Result<reqwest::Response> {
+        let request = self.http.get(format!("{}{path}", self.base_url));
+        Ok(self.send(request).await?)
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder) -> reqwest::Result<reqwest::Response> {
+        request
             .basic_auth(USERNAME, Some(PASSWORD))
             .header("X-Experience-API-Version", "1.0.3")
             .send()
-            .await?)
+            .await
     }
 
     /// POSTs statements and returns the ids the LRS answered with; fails on any other answer.

@@ -12,6 +12,7 @@ mod config;
 mod error;
 mod metrics;
 mod progress;
+mod read;
 mod state;
 mod statements;
 
@@ -39,7 +40,7 @@ pub fn router(state: AppState) -> Router {
         .route("/xapi/about", get(about::about))
         .route(
             "/xapi/statements",
-            get(statements::get_statements)
+            get(read::get_statements)
                 .post(statements::post_statements)
                 .route_layer(middleware::from_fn_with_state(
                     state.clone(),

@@ -6,12 +6,12 @@ use std::sync::Arc;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::Request;
+use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Query, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use learnstream_kafka::Delivered;
 use learnstream_xapi::{NormalizeContext, NormalizedStatement, XapiVersion, normalize_body};
 use time::OffsetDateTime;
@@ -165,52 +165,7 @@ async fn publish(
     }
 }
 
-/// `GET /xapi/statements?statementId=…`: the stored statement.
-pub(crate) async fn get_statements(
-    State(state): State<AppState>,
-    Authenticated(principal): Authenticated,
-    headers: HeaderMap,
-    Query(parameters): Query<Vec<(String, String)>>,
-) -> Result<Response, ApiError> {
-    request_version(&headers)?;
-    let mut statement_id = None;
-    for (name, value) in &parameters {
-        match name.as_str() {
-            "statementId" => statement_id = Some(value),
-            other => {
-                return Err(ApiError::new(
-                    ErrorCode::BadRequest,
-                    format!(
-                        "{other}: is not a parameter this LRS answers yet; query by statementId"
-                    ),
-                ));
-            }
-        }
-    }
-    let statement_id = statement_id
-        .ok_or_else(|| ApiError::new(ErrorCode::BadRequest, "statementId: is required"))?;
-    let statement_id = Uuid::try_parse(statement_id)
-        .map_err(|_| ApiError::new(ErrorCode::BadRequest, "statementId: must be a UUID"))?;
-    let stored = state
-        .store()
-        .statement_by_id(&principal.tenant, statement_id)
-        .await
-        .map_err(|error| ApiError::unavailable("the statement store cannot be read", &error))?;
-    match stored {
-        Some(json) => Ok((
-            StatusCode::OK,
-            [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
-            json,
-        )
-            .into_response()),
-        None => Err(ApiError::new(
-            ErrorCode::NotFound,
-            format!("statementId: no statement {statement_id}"),
-        )),
-    }
-}
-
-fn request_version(headers: &HeaderMap) -> Result<XapiVersion, ApiError> {
+pub(crate) fn request_version(headers: &HeaderMap) -> Result<XapiVersion, ApiError> {
     let value = headers.get(VERSION_HEADER).ok_or_else(|| {
         ApiError::new(
             ErrorCode::BadRequest,

@@ -164,7 +164,79 @@ async fn a_2_0_request_is_answered_in_2_0() {
     let (status, headers, body) = send(request).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(headers["x-experience-api-version"], "2.0.0");
-    assert_eq!(message(&body), "statementId: must be a UUID");
+    assert_eq!(
+        message(&body),
+        "statementId: must be a UUID in 8-4-4-4-12 hex form"
+    );
+}
+
+/// Communication 2.1.3: the parameters a GET may combine, and how each is read. Every one of
+/// these is refused before the store is asked, with the parameter named.
+#[tokio::test]
+async fn get_parameters_are_checked_and_named() {
+    let id = "6fa459ea-ee8a-3ca4-894e-db77e160355e";
+    let cases = [
+        (
+            format!("statementId={id}&agent=%7B%22mbox%22%3A%22mailto%3Aa%40example.org%22%7D"),
+            "agent: cannot be combined with statementId, which asks for one statement",
+        ),
+        (
+            format!("voidedStatementId={id}&limit=10"),
+            "limit: cannot be combined with voidedStatementId, which asks for one statement",
+        ),
+        (
+            format!("statementId={id}&voidedStatementId={id}"),
+            "statementId, voidedStatementId: give one or the other",
+        ),
+        (
+            "verb=http%3A%2F%2Fexample.org%2Fv&verb=http%3A%2F%2Fexample.org%2Fw".to_owned(),
+            "verb: is given more than once",
+        ),
+        (
+            "mood=happy".to_owned(),
+            "mood: is not a parameter of the Statement Resource",
+        ),
+        (
+            "limit=-1".to_owned(),
+            "limit: must be a whole number 0 or above, got \"-1\"",
+        ),
+        (
+            "ascending=yes".to_owned(),
+            "ascending: must be true or false, got \"yes\"",
+        ),
+        (
+            "format=full".to_owned(),
+            "format: must be exact, ids or canonical, got \"full\"",
+        ),
+        ("verb=passed".to_owned(), "verb: must be an absolute IRI"),
+        ("since=yesterday".to_owned(), "since: "),
+        (
+            "agent=mailto%3Aa%40example.org".to_owned(),
+            "agent: must be an Agent or Group as JSON",
+        ),
+        (
+            "more=not-a-token".to_owned(),
+            "more: is not a more link this LRS gave out",
+        ),
+        (
+            "more=e30&limit=1".to_owned(),
+            "more: a more link carries the whole query; send it alone",
+        ),
+    ];
+    for (query, expected) in cases {
+        let request = xapi_request(Method::GET, &format!("/xapi/statements?{query}"), &[], "");
+        let (status, headers, body) = send(request).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {body}");
+        assert!(
+            message(&body).starts_with(expected),
+            "{query}: {}",
+            message(&body)
+        );
+        assert!(
+            headers.contains_key("x-experience-api-consistent-through"),
+            "{query}: a refused GET still says how consistent the store is"
+        );
+    }
 }
 
 #[tokio::test]

@@ -35,6 +35,15 @@ pub(crate) fn validate_statement_at(
     validator.statement(path, statement)
 }
 
+/// Checks an Agent or Group found at `path` (a query parameter, say).
+pub(crate) fn validate_actor_at(
+    path: &Path<'_>,
+    actor: &Actor<'_>,
+    version: XapiVersion,
+) -> Result<()> {
+    Validator { version }.actor(path, actor)
+}
+
 struct Validator {
     version: XapiVersion,
 }
