@@ -131,6 +131,18 @@ impl LrsClient {
         Ok((status, response.json().await.unwrap_or(Value::Null)))
     }
 
+    /// `PUT /xapi/statements?{query}` with a raw body.
+    pub async fn put_raw(&self, query: &str, body: &str) -> anyhow::Result<(StatusCode, Value)> {
+        let request = self
+            .http
+            .put(format!("{}/xapi/statements?{query}", self.base_url))
+            .header("Content-Type", "application/json")
+            .body(body.to_owned());
+        let response = self.send(request).await?;
+        let status = response.status();
+        Ok((status, response.json().await.unwrap_or(Value::Null)))
+    }
+
     /// `GET /xapi/statements` with these query parameters: the whole response, headers included.
     pub async fn get(&self, query: &[(&str, &str)]) -> anyhow::Result<reqwest::Response> {
         self.get_with_headers(query, &[]).await

@@ -17,6 +17,8 @@ pub enum ErrorCode {
     Unauthorized,
     /// The resource does not exist (404).
     NotFound,
+    /// A statement id is already stored with other content (409).
+    Conflict,
     /// The body is larger than the configured limit (413).
     PayloadTooLarge,
     /// Kafka or ClickHouse cannot take or answer the request now; retry later (503).
@@ -31,6 +33,7 @@ impl ErrorCode {
             ErrorCode::BadRequest => StatusCode::BAD_REQUEST,
             ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
+            ErrorCode::Conflict => StatusCode::CONFLICT,
             ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -42,6 +45,7 @@ impl ErrorCode {
             ErrorCode::BadRequest => "bad_request",
             ErrorCode::Unauthorized => "unauthorized",
             ErrorCode::NotFound => "not_found",
+            ErrorCode::Conflict => "conflict",
             ErrorCode::PayloadTooLarge => "payload_too_large",
             ErrorCode::Unavailable => "unavailable",
             ErrorCode::Internal => "internal",
@@ -123,6 +127,7 @@ mod tests {
             (ErrorCode::BadRequest, 400),
             (ErrorCode::Unauthorized, 401),
             (ErrorCode::NotFound, 404),
+            (ErrorCode::Conflict, 409),
             (ErrorCode::PayloadTooLarge, 413),
             (ErrorCode::Unavailable, 503),
             (ErrorCode::Internal, 500),

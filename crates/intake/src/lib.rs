@@ -42,6 +42,7 @@ pub fn router(state: AppState) -> Router {
             "/xapi/statements",
             get(read::get_statements)
                 .post(statements::post_statements)
+                .put(statements::put_statement)
                 .route_layer(middleware::from_fn_with_state(
                     state.clone(),
                     statements::consistent_through_header,

@@ -1,19 +1,24 @@
 //! The Statement Resource: `POST` normalizes and produces a batch to Kafka and answers once the
 //! brokers acknowledged it; `GET` reads what the sink stored in ClickHouse.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::Request;
-use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
+use axum::extract::{Query, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
 use learnstream_kafka::Delivered;
-use learnstream_xapi::{NormalizeContext, NormalizedStatement, XapiVersion, normalize_body};
+use learnstream_store::StoredById;
+use learnstream_xapi::{
+    NormalizeContext, NormalizedStatement, Statement, VOIDED_VERB, XapiVersion, normalize_body,
+    same_statement, uuid_parameter,
+};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
@@ -70,18 +75,174 @@ pub(crate) async fn post_statements(
     require_json(&headers)?;
     let write_mode = write_mode(&headers, &principal)?;
     let body = body.map_err(|rejection| body_error(rejection, state.max_body_bytes()))?;
-    let write = state.progress().begin();
-    let statements = normalize(body, version, write.stored(), principal.clone()).await?;
-    if statements.is_empty() {
-        return Ok(Json(Vec::new()));
+    let ids = store_statements(&state, &principal, body, version, write_mode).await?;
+    Ok(Json(ids))
+}
+
+/// `PUT /xapi/statements?statementId=…`: one statement with that id. Answers 204 as `POST`
+/// answers 200.
+pub(crate) async fn put_statement(
+    State(state): State<AppState>,
+    Authenticated(principal): Authenticated,
+    headers: HeaderMap,
+    Query(parameters): Query<Vec<(String, String)>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<StatusCode, ApiError> {
+    let version = request_version(&headers)?;
+    let statement_id = match parameters.as_slice() {
+        [(name, value)] if name == "statementId" => uuid_parameter("statementId", value)?,
+        [] => return Err(bad_request("statementId: is required to PUT a statement")),
+        _ => {
+            let names: Vec<&str> = parameters.iter().map(|(name, _)| name.as_str()).collect();
+            return Err(bad_request(format!(
+                "a PUT takes only the statementId parameter, got {}",
+                names.join(", ")
+            )));
+        }
+    };
+    require_json(&headers)?;
+    let write_mode = write_mode(&headers, &principal)?;
+    let body = body.map_err(|rejection| body_error(rejection, state.max_body_bytes()))?;
+    let body = with_statement_id(&body, statement_id)?;
+    store_statements(&state, &principal, body, version, write_mode).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The PUT body with the `statementId` as its id: a statement without an id gets it, one with
+/// another id is refused.
+fn with_statement_id(body: &[u8], statement_id: Uuid) -> Result<Bytes, ApiError> {
+    #[derive(serde::Deserialize)]
+    struct IdOnly {
+        id: Option<serde_json::Value>,
     }
-    let ids = statements.iter().map(|statement| statement.id).collect();
-    let position = publish(&state, &principal, statements).await?;
+    let text = std::str::from_utf8(body).map_err(|_| bad_request("body: is not UTF-8"))?;
+    let Some(members) = text.trim_start().strip_prefix('{') else {
+        return Err(bad_request("body: a PUT carries one statement object"));
+    };
+    // Other problems are the normalizer's to report, with their paths.
+    let sent_id = serde_json::from_str::<IdOnly>(text)
+        .ok()
+        .and_then(|only| only.id);
+    match sent_id {
+        None => Ok(Bytes::from(format!(
+            "{{\"id\":\"{}\",{members}",
+            statement_id.hyphenated()
+        ))),
+        Some(serde_json::Value::String(id))
+            if Uuid::try_parse(&id).is_ok_and(|id| id == statement_id) =>
+        {
+            Ok(Bytes::copy_from_slice(body))
+        }
+        Some(id) => Err(bad_request(format!(
+            "id: {id} differs from the statementId parameter {statement_id}"
+        ))),
+    }
+}
+
+/// Normalizes, checks against what is stored, sends to Kafka and, in read-your-writes mode,
+/// waits until the statements are readable. Returns every statement's id.
+async fn store_statements(
+    state: &AppState,
+    principal: &Arc<Principal>,
+    body: Bytes,
+    version: XapiVersion,
+    write_mode: WriteMode,
+) -> Result<Vec<Uuid>, ApiError> {
+    let write = state.progress().begin();
+    let statements = normalize(body, version, write.stored(), Arc::clone(principal)).await?;
+    let ids: Vec<Uuid> = statements.iter().map(|statement| statement.id).collect();
+    let new = check_against_stored(state, &principal.tenant, statements).await?;
+    if new.is_empty() {
+        return Ok(ids);
+    }
+    let position = publish(state, principal, new).await?;
     let delivered = write.delivered(position.partition, position.offset);
     if write_mode == WriteMode::ReadYourWrites {
         delivered.readable().await;
     }
-    Ok(Json(ids))
+    Ok(ids)
+}
+
+/// The checks that need the stored statements (Communication 2.1.2, Data 2.3): an id already
+/// stored with other content is a conflict (409), and with the same content is accepted without
+/// a second copy; a voiding statement must not target a voiding statement (400). Returns the
+/// statements still to store.
+async fn check_against_stored(
+    state: &AppState,
+    tenant: &str,
+    statements: Vec<NormalizedStatement>,
+) -> Result<Vec<NormalizedStatement>, ApiError> {
+    let wanted: Vec<Uuid> = statements
+        .iter()
+        .flat_map(|statement| {
+            let own = statement.id_sent.then_some(statement.id);
+            own.into_iter().chain(statement.voids)
+        })
+        .collect();
+    if wanted.is_empty() {
+        return Ok(statements);
+    }
+    let stored: HashMap<Uuid, StoredById> = state
+        .store()
+        .statements_by_ids(tenant, &wanted)
+        .await
+        .map_err(|error| ApiError::unavailable("the statement store cannot be read", &error))?
+        .into_iter()
+        .filter_map(|stored| Some((Uuid::try_parse(&stored.id).ok()?, stored)))
+        .collect();
+    let voiding_in_request: Vec<Uuid> = statements
+        .iter()
+        .filter(|statement| statement.voids.is_some())
+        .map(|statement| statement.id)
+        .collect();
+    let mut new = Vec::with_capacity(statements.len());
+    for statement in statements {
+        if let Some(target) = statement.voids {
+            let targets_voiding = voiding_in_request.contains(&target)
+                || stored
+                    .get(&target)
+                    .is_some_and(|stored| stored.verb_id == VOIDED_VERB);
+            if targets_voiding {
+                return Err(bad_request(format!(
+                    "object.id: statement {} voids {target}, itself a voiding statement; a voiding statement cannot be voided",
+                    statement.id
+                )));
+            }
+        }
+        if statement.id_sent
+            && let Some(existing) = stored.get(&statement.id)
+        {
+            if same_content(&existing.raw, &statement)? {
+                continue;
+            }
+            return Err(ApiError::new(
+                ErrorCode::Conflict,
+                format!(
+                    "id: statement {} is already stored with other content; statements are immutable",
+                    statement.id
+                ),
+            ));
+        }
+        new.push(statement);
+    }
+    Ok(new)
+}
+
+/// Data 2.3.1: the same statement, ignoring what the LRS assigns and what may differ.
+fn same_content(stored: &str, sent: &NormalizedStatement) -> Result<bool, ApiError> {
+    let stored: Statement<'_> = serde_json::from_str(stored)
+        .map_err(|error| ApiError::internal("a stored statement does not parse", &error))?;
+    let mut sent_statement: Statement<'_> = serde_json::from_str(&sent.json)
+        .map_err(|error| ApiError::internal("a normalized statement does not parse", &error))?;
+    if !sent.timestamp_sent {
+        // Filled in by this LRS just now, so not part of what the client says.
+        sent_statement.timestamp = None;
+    }
+    Ok(same_statement(&stored, &sent_statement))
+}
+
+fn bad_request(message: impl Into<String>) -> ApiError {
+    ApiError::new(ErrorCode::BadRequest, message)
 }
 
 /// The request's `X-Learnstream-Write-Mode`, or the credential's.

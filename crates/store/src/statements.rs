@@ -103,6 +103,14 @@ pub struct StoredStatement {
     pub voided: bool,
 }
 
+/// A stored statement as a write's checks need it.
+#[derive(Debug, Clone, PartialEq, Eq, Row, Deserialize)]
+pub struct StoredById {
+    pub id: String,
+    pub verb_id: String,
+    pub raw: String,
+}
+
 /// One page of `GET /xapi/statements` in the terms of the statements table
 /// (`schemas/clickhouse/queries/statements_page.sql`). Empty filter strings match everything.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -156,6 +164,8 @@ const STATEMENT_BY_ID: &str =
 const FILTER_MATCHES: &str = include_str!("../../../schemas/clickhouse/queries/filter_matches.sql");
 const STATEMENTS_PAGE: &str =
     include_str!("../../../schemas/clickhouse/queries/statements_page.sql");
+const STATEMENTS_BY_IDS: &str =
+    include_str!("../../../schemas/clickhouse/queries/statements_by_ids.sql");
 const VOID_STATEMENTS: &str =
     include_str!("../../../schemas/clickhouse/queries/void_statements.sql");
 
@@ -226,6 +236,25 @@ impl StatementStore {
             raw: row.raw,
             voided: row.voided != 0,
         }))
+    }
+
+    /// Those of these statements that are stored.
+    pub async fn statements_by_ids(
+        &self,
+        tenant: &str,
+        statement_ids: &[Uuid],
+    ) -> Result<Vec<StoredById>> {
+        let ids: Vec<String> = statement_ids
+            .iter()
+            .map(|id| id.hyphenated().to_string())
+            .collect();
+        Ok(self
+            .client
+            .query(STATEMENTS_BY_IDS)
+            .bind(tenant)
+            .bind(ids)
+            .fetch_all::<StoredById>()
+            .await?)
     }
 
     /// One page of statements, in `stored` order.

@@ -7,7 +7,7 @@ use uuid::Uuid;
 use crate::error::{JsonPath, Path};
 use crate::model::{Actor, Context, Statement};
 use crate::time::parse_timestamp;
-use crate::validate::validate_statement_at;
+use crate::validate::{VOIDED_VERB, validate_statement_at};
 use crate::{Error, Result, XapiVersion};
 
 /// About what `assign` adds to a statement: id, stored, timestamp, version and authority.
@@ -52,6 +52,13 @@ impl Authority {
 #[derive(Debug, Clone, PartialEq)]
 pub struct NormalizedStatement {
     pub id: Uuid,
+    /// The client chose the id: the statement may already be stored (a conflict check).
+    pub id_sent: bool,
+    /// The client sent the timestamp; otherwise the LRS filled it in, and a conflict check
+    /// ignores it.
+    pub timestamp_sent: bool,
+    /// For a voiding statement, the statement it voids (Data 2.3.2).
+    pub voids: Option<Uuid>,
     /// The statement serialized as compact JSON.
     pub json: String,
 }
@@ -104,8 +111,20 @@ pub fn normalize_body(
             }
         }
         let json = String::from_utf8(buffer).map_err(|error| Error::Json(error.to_string()))?;
+        let voids = (statement.verb.id == VOIDED_VERB)
+            .then(|| {
+                statement
+                    .object
+                    .id
+                    .as_deref()
+                    .and_then(|id| Uuid::try_parse(id).ok())
+            })
+            .flatten();
         normalized.push(NormalizedStatement {
             id: assigned.id,
+            id_sent: sent.id,
+            timestamp_sent: sent.timestamp,
+            voids,
             json,
         });
     }

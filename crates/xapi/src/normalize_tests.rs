@@ -52,6 +52,8 @@ fn assigns_what_the_lrs_assigns() {
     let statement: Value = serde_json::from_str(&normalized[0].json).unwrap();
     assert_eq!(statement["id"], normalized[0].id.to_string());
     assert_eq!(normalized[0].id.get_version_num(), 4);
+    assert!(!normalized[0].id_sent);
+    assert_eq!(normalized[0].voids, None);
     assert_eq!(statement["stored"], "2026-11-23T10:00:00.123456Z");
     assert_eq!(statement["timestamp"], "2026-11-23T10:00:00.123456Z");
     assert_eq!(statement["version"], "1.0.0");
@@ -73,6 +75,7 @@ fn keeps_what_the_client_set_and_replaces_stored_and_authority() {
     let normalized = normalize(&statement).unwrap();
     let stored: Value = serde_json::from_str(&normalized[0].json).unwrap();
     assert_eq!(stored["id"], "6fa459ea-ee8a-3ca4-894e-db77e160355e");
+    assert!(normalized[0].id_sent);
     assert_eq!(stored["timestamp"], "2026-01-02T03:04:05+02:00");
     assert_eq!(stored["stored"], "2026-11-23T10:00:00.123456Z");
     assert_eq!(stored["version"], "1.0.3");
@@ -190,6 +193,21 @@ fn rewritten_where_normalization_changes_what_was_sent() {
             assert_eq!(stored["timestamp"], "2026-01-02T01:04:05Z");
         }
     }
+}
+
+#[test]
+fn a_voiding_statement_says_what_it_voids() {
+    let target = "6fa459ea-ee8a-3ca4-894e-db77e160355e";
+    let mut voiding = with(
+        &["verb", "id"],
+        json!("http://adlnet.gov/expapi/verbs/voided"),
+    );
+    voiding["object"] = json!({"objectType": "StatementRef", "id": target});
+    let normalized = normalize(&voiding).unwrap();
+    assert_eq!(
+        normalized[0].voids.map(|id| id.to_string()).as_deref(),
+        Some(target)
+    );
 }
 
 #[test]

@@ -12,4 +12,6 @@ SELECT tenant, statement_id, stored_us, timestamp_us, actor_ifi, verb_id, object
     match_related_agents, match_activities, match_related_activities
 FROM statements
 WHERE tenant = ? AND statement_id IN (SELECT toUUID(arrayJoin(?))) AND voided = 0
+    -- A voiding statement cannot be voided (Data 2.3.2).
+    AND verb_id != 'http://adlnet.gov/expapi/verbs/voided'
 LIMIT 1 BY statement_id

@@ -1,0 +1,184 @@
+//! PUT, conflicts and voiding rules of the Statement Resource against the real services
+//! (Communication 2.1.1–2.1.2, Data 2.3): an id sent again with the same content is accepted
+//! without a second copy, with other content refused with 409; a voiding statement cannot void
+//! a voiding statement.
+
+use learnstream_cli::{Config, Roles};
+use learnstream_tests::{App, LrsClient, drop_database, isolated_config, kafka_brokers, statement};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+async fn rows_for(config: &Config, id: Uuid) -> anyhow::Result<u64> {
+    Ok(config
+        .clickhouse
+        .client()
+        .query("SELECT count() FROM statements WHERE statement_id = ? AND voided = 0")
+        .bind(id.to_string())
+        .fetch_one::<u64>()
+        .await?)
+}
+
+async fn put(client: &LrsClient, query: &str, body: &Value) -> anyhow::Result<(StatusCode, Value)> {
+    client.put_raw(query, &body.to_string()).await
+}
+
+#[tokio::test]
+async fn put_stores_one_statement_under_the_given_id() -> anyhow::Result<()> {
+    let config = isolated_config(&kafka_brokers());
+    let app = App::start(config.clone(), Roles::IntakeAndSink).await?;
+    let client = app.client();
+
+    // Without an id in the body, the parameter's id is the statement's.
+    let id = Uuid::new_v4();
+    let (status, body) = put(
+        &client,
+        &format!("statementId={id}"),
+        &statement(1, "completed"),
+    )
+    .await?;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let (status, stored) = client.get_statement(id).await?;
+    assert_eq!(status, StatusCode::OK, "readable once the PUT returned");
+    assert_eq!(stored["id"], id.to_string());
+
+    // The same id in body and parameter.
+    let other = Uuid::new_v4();
+    let mut with_id = statement(2, "completed");
+    with_id["id"] = json!(other);
+    let (status, _) = put(&client, &format!("statementId={other}"), &with_id).await?;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+
+    let refusals = [
+        (
+            "".to_owned(),
+            statement(3, "completed"),
+            "statementId: is required",
+        ),
+        (
+            format!("statementId={}", Uuid::new_v4()),
+            with_id.clone(),
+            "id: \"",
+        ),
+        (
+            format!("statementId={id}&verb=x"),
+            statement(3, "completed"),
+            "a PUT takes only the statementId parameter",
+        ),
+        (
+            format!("statementId={}", Uuid::new_v4()),
+            json!([statement(3, "completed")]),
+            "body: a PUT carries one statement object",
+        ),
+        (
+            "statementId=nope".to_owned(),
+            statement(3, "completed"),
+            "statementId: must be a UUID",
+        ),
+    ];
+    for (query, body, expected) in refusals {
+        let (status, answer) = put(&client, &query, &body).await?;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {answer}");
+        let message = answer["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.starts_with(expected), "{query}: {message}");
+    }
+
+    app.stop().await?;
+    drop_database(&config).await
+}
+
+#[tokio::test]
+async fn an_id_sent_again_is_one_statement_or_a_conflict() -> anyhow::Result<()> {
+    let config = isolated_config(&kafka_brokers());
+    let app = App::start(config.clone(), Roles::IntakeAndSink).await?;
+    let client = app.client();
+
+    let id = Uuid::new_v4();
+    let mut original = statement(1, "passed");
+    original["id"] = json!(id);
+    assert_eq!(client.post_statements(&original).await?, vec![id]);
+
+    // The same content again, by POST and by PUT: accepted, still one stored statement. A
+    // different verb display and an added timestamp do not make it another statement.
+    let mut same = original.clone();
+    same["verb"]["display"] = json!({"de-DE": "bestanden"});
+    assert_eq!(client.post_statements(&same).await?, vec![id]);
+    let (status, _) = put(&client, &format!("statementId={id}"), &original).await?;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(rows_for(&config, id).await?, 1, "no second copy");
+
+    // Other content under the same id: 409, by POST and by PUT, and nothing else in the
+    // request is stored either.
+    let mut changed = original.clone();
+    changed["result"]["score"]["scaled"] = json!(0.1);
+    let bystander = Uuid::new_v4();
+    let mut other = statement(2, "answered");
+    other["id"] = json!(bystander);
+    let (status, answer) = client
+        .post_raw(&json!([other, changed]).to_string())
+        .await?;
+    assert_eq!(status, StatusCode::CONFLICT, "{answer}");
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains(&id.to_string())
+    );
+    let (status, _) = put(&client, &format!("statementId={id}"), &changed).await?;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let (_, stored) = client.get_statement(id).await?;
+    assert_eq!(
+        stored["result"]["score"]["scaled"], 0.75,
+        "the stored statement is unchanged"
+    );
+    let (status, _) = client.get_statement(bystander).await?;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "a refused request stores nothing"
+    );
+
+    app.stop().await?;
+    drop_database(&config).await
+}
+
+#[tokio::test]
+async fn a_voiding_statement_cannot_be_voided() -> anyhow::Result<()> {
+    let config = isolated_config(&kafka_brokers());
+    let app = App::start(config.clone(), Roles::IntakeAndSink).await?;
+    let client = app.client();
+    let voiding = |target: Uuid| {
+        json!({"actor": {"mbox": "mailto:teacher@school.example.org"},
+               "verb": {"id": "http://adlnet.gov/expapi/verbs/voided"},
+               "object": {"objectType": "StatementRef", "id": target}})
+    };
+
+    let target = client.post_statements(&statement(1, "passed")).await?[0];
+    let first = client.post_statements(&voiding(target)).await?[0];
+    let (status, answer) = client.post_raw(&voiding(first).to_string()).await?;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("a voiding statement cannot be voided")
+    );
+    // In one request too.
+    let (status, _) = client
+        .post_raw(&json!([voiding(target), {"id": Uuid::new_v4()}]).to_string())
+        .await?;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let second_id = Uuid::new_v4();
+    let mut second = voiding(target);
+    second["id"] = json!(second_id);
+    let (status, _) = client
+        .post_raw(&json!([second, voiding(second_id)]).to_string())
+        .await?;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    let (status, _) = client.get_statement(first).await?;
+    assert_eq!(status, StatusCode::OK, "the voiding statement stands");
+
+    app.stop().await?;
+    drop_database(&config).await
+}
