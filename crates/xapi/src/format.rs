@@ -137,7 +137,11 @@ fn ids_actor(actor: &mut Actor<'_>) {
 
 fn ids_object(object: &mut StatementObject<'_>) {
     match object.kind() {
-        "Activity" => object.definition = None,
+        "Activity" => {
+            // An Activity is its IRI: `objectType` says nothing an id does not.
+            object.definition = None;
+            object.object_type = None;
+        }
         "Agent" | "Group" => {
             let mut actor = object.as_actor();
             ids_actor(&mut actor);
@@ -169,7 +173,10 @@ fn ids_context(context: &mut Context<'_>) {
     if let Some(team) = &mut context.team {
         ids_actor(team);
     }
-    for_each_context_activity(context, |activity| activity.definition = None);
+    for_each_context_activity(context, |activity| {
+        activity.definition = None;
+        activity.object_type = None;
+    });
     for context_agent in context.context_agents.iter_mut().flatten() {
         ids_actor(&mut context_agent.agent);
     }
@@ -259,8 +266,8 @@ mod tests {
         Statement::deserialize(json!({
             "actor": {"name": "Ana", "mbox": "mailto:ana@example.org"},
             "verb": {"id": "http://adlnet.gov/expapi/verbs/passed", "display": {"en-US": "passed", "fr-FR": "réussi", "de": "bestanden"}},
-            "object": {"id": "https://example.org/quiz", "definition": {"name": {"en-GB": "Quiz", "fr-FR": "Questionnaire"}, "interactionType": "choice", "choices": [{"id": "a", "description": {"en-US": "A", "fr-FR": "A-fr"}}]}},
-            "context": {"instructor": {"name": "Ms T", "mbox": "mailto:t@example.org"}, "contextActivities": {"parent": [{"id": "https://example.org/course", "definition": {"name": {"en": "Course"}}}]}},
+            "object": {"objectType": "Activity", "id": "https://example.org/quiz", "definition": {"name": {"en-GB": "Quiz", "fr-FR": "Questionnaire"}, "interactionType": "choice", "choices": [{"id": "a", "description": {"en-US": "A", "fr-FR": "A-fr"}}]}},
+            "context": {"instructor": {"name": "Ms T", "mbox": "mailto:t@example.org"}, "contextActivities": {"parent": [{"objectType": "Activity", "id": "https://example.org/course", "definition": {"name": {"en": "Course"}}}]}},
             "authority": {"objectType": "Group", "member": [{"name": "app", "account": {"homePage": "https://lrs.example.org", "name": "app"}}, {"mbox": "mailto:owner@example.org"}]}
         }))
         .unwrap()
