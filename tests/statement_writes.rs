@@ -182,3 +182,62 @@ async fn a_voiding_statement_cannot_be_voided() -> anyhow::Result<()> {
     app.stop().await?;
     drop_database(&config).await
 }
+
+/// Communication 1.3 (xAPI 1.0.3): a POST with `?method=` carries a GET, PUT or POST as a form,
+/// headers and parameters included.
+#[tokio::test]
+async fn the_alternate_request_syntax_carries_other_requests() -> anyhow::Result<()> {
+    let config = isolated_config(&kafka_brokers());
+    let app = App::start(config.clone(), Roles::IntakeAndSink).await?;
+    let client = app.client();
+
+    let id = Uuid::new_v4();
+    let content = statement(1, "completed").to_string();
+    let id_text = id.to_string();
+    let response = client
+        .post_alternate("PUT", &[("statementId", &id_text), ("content", &content)])
+        .await?;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+
+    let response = client
+        .post_alternate("GET", &[("statementId", &id_text)])
+        .await?;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response
+            .headers()
+            .contains_key("x-experience-api-consistent-through")
+    );
+    let read: Value = response.json().await?;
+    assert_eq!(read["id"], id_text);
+
+    let response = client.post_alternate("GET", &[("limit", "1")]).await?;
+    let page: Value = response.json().await?;
+    assert_eq!(page["statements"][0]["id"], id_text);
+
+    let batch = json!([statement(2, "answered")]).to_string();
+    let response = client
+        .post_alternate("POST", &[("content", &batch)])
+        .await?;
+    assert_eq!(response.status(), StatusCode::OK);
+
+    // Refused: a form field version the LRS does not speak, a PUT without content.
+    let response = client
+        .post_alternate(
+            "PUT",
+            &[
+                ("statementId", &Uuid::new_v4().to_string()),
+                ("X-Experience-API-Version", "0.8"),
+                ("content", &content),
+            ],
+        )
+        .await?;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let response = client
+        .post_alternate("PUT", &[("statementId", &Uuid::new_v4().to_string())])
+        .await?;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+
+    app.stop().await?;
+    drop_database(&config).await
+}

@@ -11,6 +11,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
+use base64::Engine as _;
 use learnstream_cli::{Config, Roles, Started};
 use learnstream_intake::{CredentialConfig, WriteMode};
 use reqwest::StatusCode;
@@ -129,6 +130,31 @@ impl LrsClient {
         let response = request.send().await?;
         let status = response.status();
         Ok((status, response.json().await.unwrap_or(Value::Null)))
+    }
+
+    /// `POST /xapi/statements?method={method}` in the alternate request syntax: the credentials,
+    /// version and everything else travel as form fields, none as headers.
+    pub async fn post_alternate(
+        &self,
+        method: &str,
+        fields: &[(&str, &str)],
+    ) -> anyhow::Result<reqwest::Response> {
+        let authorization = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{USERNAME}:{PASSWORD}"))
+        );
+        let mut form = vec![
+            ("Authorization", authorization.as_str()),
+            ("X-Experience-API-Version", "1.0.3"),
+        ];
+        form.extend_from_slice(fields);
+        Ok(self
+            .http
+            .post(format!("{}/xapi/statements", self.base_url))
+            .query(&[("method", method)])
+            .form(&form)
+            .send()
+            .await?)
     }
 
     /// `PUT /xapi/statements?{query}` with a raw body.

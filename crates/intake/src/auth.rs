@@ -102,7 +102,8 @@ impl Credentials {
         Ok(Credentials { by_username })
     }
 
-    fn authenticate(&self, header: Option<&str>) -> Result<Arc<Principal>, ApiError> {
+    /// The principal of an `Authorization` header's HTTP Basic credentials.
+    pub(crate) fn authenticate(&self, header: Option<&str>) -> Result<Arc<Principal>, ApiError> {
         let unauthorized = || {
             ApiError::new(
                 ErrorCode::Unauthorized,

@@ -6,6 +6,7 @@
 //! `Router::oneshot` and no socket.
 
 mod about;
+mod alternate;
 mod auth;
 mod coalesce;
 mod config;
@@ -41,7 +42,7 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/xapi/statements",
             get(read::get_statements)
-                .post(statements::post_statements)
+                .post(statements::post)
                 .put(statements::put_statement)
                 .route_layer(middleware::from_fn_with_state(
                     state.clone(),

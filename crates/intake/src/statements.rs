@@ -12,7 +12,7 @@ use axum::extract::{Query, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use learnstream_kafka::Delivered;
 use learnstream_store::StoredById;
 use learnstream_xapi::{
@@ -51,15 +51,46 @@ pub(crate) async fn consistent_through_header(
     let consistent_through = reads.then(|| state.progress().consistent_through());
     let mut response = next.run(request).await;
     if let Some(instant) = consistent_through {
-        let text = instant
-            .format(&Rfc3339)
-            .expect("a UTC instant from the clock formats as RFC 3339");
-        response.headers_mut().insert(
-            CONSISTENT_THROUGH_HEADER,
-            HeaderValue::from_str(&text).expect("an RFC 3339 timestamp is a valid header value"),
-        );
+        insert_consistent_through(&mut response, instant);
     }
     response
+}
+
+pub(crate) fn insert_consistent_through(response: &mut Response, instant: OffsetDateTime) {
+    let text = instant
+        .format(&Rfc3339)
+        .expect("a UTC instant from the clock formats as RFC 3339");
+    response.headers_mut().insert(
+        CONSISTENT_THROUGH_HEADER,
+        HeaderValue::from_str(&text).expect("an RFC 3339 timestamp is a valid header value"),
+    );
+}
+
+/// Every `POST /xapi/statements`: statements, or with `?method=…` a request in the alternate
+/// syntax (`alternate.rs`).
+pub(crate) async fn post(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(parameters): Query<Vec<(String, String)>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    if parameters.iter().any(|(name, _)| name == "method") {
+        let body = body.map_err(|rejection| body_error(rejection, state.max_body_bytes()))?;
+        return crate::alternate::dispatch(state, headers, parameters, body).await;
+    }
+    let principal = state.credentials().authenticate(
+        headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok()),
+    )?;
+    if let Some((name, _)) = parameters.first() {
+        return Err(bad_request(format!(
+            "{name}: a POST of statements takes no parameters"
+        )));
+    }
+    post_statements(State(state), Authenticated(principal), headers, body)
+        .await
+        .map(IntoResponse::into_response)
 }
 
 /// `POST /xapi/statements`: one statement or an array of them. The whole request travels as one
