@@ -237,6 +237,18 @@ async fn the_alternate_request_syntax_carries_other_requests() -> anyhow::Result
         .post_alternate("PUT", &[("statementId", &Uuid::new_v4().to_string())])
         .await?;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    // xAPI 2.0 has no alternate syntax.
+    let response = client
+        .post_alternate(
+            "PUT",
+            &[
+                ("statementId", &Uuid::new_v4().to_string()),
+                ("X-Experience-API-Version", "2.0.0"),
+                ("content", &content),
+            ],
+        )
+        .await?;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
 
     app.stop().await?;
     drop_database(&config).await

@@ -2,13 +2,16 @@
 //! parameter is `method` carries another request as an HTML form. The form's `Authorization`,
 //! `X-Experience-API-Version`, `Content-Type`, `Content-Length`, `If-Match` and `If-None-Match`
 //! fields are that request's headers, `content` is its body, and every other field is one of
-//! its query parameters. Clients behind proxies that allow only GET and POST use it.
+//! its query parameters. Clients behind proxies that allow only GET and POST use it. xAPI 2.0
+//! dropped it: a request that names 2.0 is refused.
 
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
+
+use learnstream_xapi::XapiVersion;
 
 use crate::auth::Authenticated;
 use crate::error::{ApiError, ErrorCode};
@@ -71,6 +74,11 @@ pub(crate) async fn dispatch(
         } else {
             parameters.push((name, value));
         }
+    }
+    if statements::request_version(&headers)? == XapiVersion::V2_0 {
+        return Err(bad_request(
+            "method: xAPI 2.0 has no alternate request syntax; send the request itself",
+        ));
     }
     if content.is_some() && !headers.contains_key(CONTENT_TYPE) {
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
