@@ -157,6 +157,25 @@ impl LrsClient {
             .await?)
     }
 
+    /// `POST /xapi/statements` of a `multipart/mixed` body.
+    pub async fn post_multipart(
+        &self,
+        boundary: &str,
+        body: Vec<u8>,
+    ) -> anyhow::Result<(StatusCode, Value)> {
+        let request = self
+            .http
+            .post(format!("{}/xapi/statements", self.base_url))
+            .header(
+                "Content-Type",
+                format!("multipart/mixed; boundary={boundary}"),
+            )
+            .body(body);
+        let response = self.send(request).await?;
+        let status = response.status();
+        Ok((status, response.json().await.unwrap_or(Value::Null)))
+    }
+
     /// `PUT /xapi/statements?{query}` with a raw body.
     pub async fn put_raw(&self, query: &str, body: &str) -> anyhow::Result<(StatusCode, Value)> {
         let request = self

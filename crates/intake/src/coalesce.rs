@@ -14,7 +14,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use learnstream_kafka::{
-    CONTENT_TYPE, CONTENT_TYPE_HEADER, Delivered, DurableProducer, ProduceError, encode_batch,
+    AttachmentData, CONTENT_TYPE, CONTENT_TYPE_HEADER, Delivered, DurableProducer, ProduceError,
+    encode_batch,
 };
 use serde::Deserialize;
 use tokio::sync::{Semaphore, mpsc, oneshot};
@@ -75,6 +76,7 @@ pub enum SubmitError {
 struct Pending {
     tenant: Arc<str>,
     statements: Vec<String>,
+    attachments: Vec<AttachmentData>,
     bytes: usize,
     reply: oneshot::Sender<Result<Delivered, SubmitError>>,
 }
@@ -114,16 +116,24 @@ impl Coalescer {
         }
     }
 
-    /// Waits until the statements (compact JSON, all of one request) are durable in Kafka, and
-    /// says where they landed.
+    /// Waits until the statements (compact JSON, all of one request) and their attachments'
+    /// bytes are durable in Kafka, and says where they landed.
     pub async fn submit(
         &self,
         tenant: Arc<str>,
         statements: Vec<String>,
+        attachments: Vec<AttachmentData>,
     ) -> Result<Delivered, SubmitError> {
         let (reply, answer) = oneshot::channel();
         // Each statement also costs a comma in the message.
-        let bytes = statements.iter().map(|statement| statement.len() + 1).sum();
+        let bytes = statements
+            .iter()
+            .map(|statement| statement.len() + 1)
+            .sum::<usize>()
+            + attachments
+                .iter()
+                .map(AttachmentData::encoded_len)
+                .sum::<usize>();
         if bytes > self.request_limit {
             return Err(SubmitError::TooLarge {
                 bytes,
@@ -133,6 +143,7 @@ impl Coalescer {
         let pending = Pending {
             tenant,
             statements,
+            attachments,
             bytes,
             reply,
         };
@@ -195,11 +206,16 @@ async fn send_round(producer: &DurableProducer, topic: &str, round: Vec<Pending>
             .push(pending);
     }
     let sends = by_tenant.into_iter().map(|(tenant, requests)| async move {
+        let attachments: Vec<&AttachmentData> = requests
+            .iter()
+            .flat_map(|request| request.attachments.iter())
+            .collect();
         let payload = encode_batch(
             &tenant,
             requests
                 .iter()
                 .flat_map(|request| request.statements.iter().map(String::as_str)),
+            &attachments,
         );
         let statement_count: usize = requests
             .iter()

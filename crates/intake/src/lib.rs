@@ -7,6 +7,7 @@
 
 mod about;
 mod alternate;
+mod attachments;
 mod auth;
 mod coalesce;
 mod config;

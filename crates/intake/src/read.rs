@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use learnstream_store::{PagePosition, PageQuery, PageRow};
+use learnstream_store::{PagePosition, PageQuery, PageRow, StoredAttachment};
 use learnstream_xapi::{
     LanguagePreference, Statement, StatementFormat, XapiVersion, agent_parameter, format_statement,
     iri_parameter, time_parameter, uuid_parameter,
@@ -70,7 +70,8 @@ pub(crate) async fn get_statements(
             };
             let json = output.render(&stored.raw, &languages)?;
             let last_modified = stored_time(&json);
-            Ok(output.respond(json, last_modified))
+            let parts = attachment_parts(&state, &principal.tenant, output, [&stored.raw]).await?;
+            Ok(output.respond(json, last_modified, &parts))
         }
         Request::Page { page, output } => {
             let consistent_through = state.progress().consistent_through();
@@ -105,7 +106,9 @@ pub(crate) async fn get_statements(
                 statements.join(","),
                 serde_json::Value::String(more)
             );
-            Ok(output.respond(body, last_modified))
+            let raws = rows.iter().map(|row| &row.raw);
+            let parts = attachment_parts(&state, &principal.tenant, output, raws).await?;
+            Ok(output.respond(body, last_modified, &parts))
         }
     }
 }
@@ -352,14 +355,37 @@ impl Output {
             .map_err(|error| ApiError::internal("a statement does not serialize", &error))
     }
 
-    fn respond(&self, json: String, last_modified: Option<OffsetDateTime>) -> Response {
+    fn respond(
+        &self,
+        json: String,
+        last_modified: Option<OffsetDateTime>,
+        parts: &[StoredAttachment],
+    ) -> Response {
         let mut response = if self.attachments {
-            // No attachment bytes are stored with statements (the intake takes JSON only), so
-            // the multipart answer holds the statements part alone.
+            // The statements, then each attachment the statements name and the LRS holds.
             let boundary = Uuid::new_v4().simple().to_string();
-            let body = format!(
-                "--{boundary}\r\nContent-Type: application/json\r\n\r\n{json}\r\n--{boundary}--\r\n"
+            let mut body = Vec::with_capacity(
+                json.len()
+                    + parts
+                        .iter()
+                        .map(|part| part.data.len() + 256)
+                        .sum::<usize>(),
             );
+            body.extend_from_slice(
+                format!("--{boundary}\r\nContent-Type: application/json\r\n\r\n").as_bytes(),
+            );
+            body.extend_from_slice(json.as_bytes());
+            for part in parts {
+                body.extend_from_slice(
+                    format!(
+                        "\r\n--{boundary}\r\nContent-Type: {}\r\nContent-Transfer-Encoding: binary\r\nX-Experience-API-Hash: {}\r\n\r\n",
+                        part.content_type, part.sha2
+                    )
+                    .as_bytes(),
+                );
+                body.extend_from_slice(&part.data);
+            }
+            body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
             let content_type = format!("multipart/mixed; boundary={boundary}");
             (
                 StatusCode::OK,
@@ -387,6 +413,40 @@ impl Output {
         }
         response
     }
+}
+
+/// The attachments the statements name, when `attachments=true` asks for them.
+async fn attachment_parts<'a>(
+    state: &AppState,
+    tenant: &str,
+    output: Output,
+    raws: impl IntoIterator<Item = &'a String>,
+) -> Result<Vec<StoredAttachment>, ApiError> {
+    if !output.attachments {
+        return Ok(Vec::new());
+    }
+    let mut sha2s: Vec<String> = Vec::new();
+    for raw in raws {
+        if !raw.contains("\"attachments\"") {
+            continue;
+        }
+        let statement: Statement<'_> = serde_json::from_str(raw)
+            .map_err(|error| ApiError::internal("a stored statement does not parse", &error))?;
+        for attachment in statement.attachments.iter().flatten() {
+            let sha2 = attachment.sha2.to_ascii_lowercase();
+            if !sha2s.contains(&sha2) {
+                sha2s.push(sha2);
+            }
+        }
+    }
+    if sha2s.is_empty() {
+        return Ok(Vec::new());
+    }
+    state
+        .store()
+        .attachments(tenant, &sha2s)
+        .await
+        .map_err(|error| ApiError::unavailable("the attachment store cannot be read", &error))
 }
 
 /// The `stored` time of a stored statement, for `Last-Modified`.

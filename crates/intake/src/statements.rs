@@ -13,7 +13,7 @@ use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use learnstream_kafka::Delivered;
+use learnstream_kafka::{AttachmentData, Delivered};
 use learnstream_store::StoredById;
 use learnstream_xapi::{
     NormalizeContext, NormalizedStatement, Statement, VOIDED_VERB, XapiVersion, normalize_body,
@@ -23,6 +23,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
+use crate::attachments::{self, StatementsBody};
 use crate::auth::{Authenticated, Principal};
 use crate::coalesce::SubmitError;
 use crate::config::WriteMode;
@@ -103,11 +104,21 @@ pub(crate) async fn post_statements(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Vec<Uuid>>, ApiError> {
     let version = request_version(&headers)?;
-    require_json(&headers)?;
     let write_mode = write_mode(&headers, &principal)?;
     let body = body.map_err(|rejection| body_error(rejection, state.max_body_bytes()))?;
+    let body = statements_body(&headers, body).await?;
     let ids = store_statements(&state, &principal, body, version, write_mode).await?;
     Ok(Json(ids))
+}
+
+/// The statements and attachments of a `POST` or `PUT` body: JSON, or `multipart/mixed` with
+/// attachments (`attachments.rs`).
+async fn statements_body(headers: &HeaderMap, body: Bytes) -> Result<StatementsBody, ApiError> {
+    if attachments::is_multipart(headers) {
+        return attachments::parse_multipart(headers, body).await;
+    }
+    require_json(headers)?;
+    Ok(StatementsBody::json(body))
 }
 
 /// `PUT /xapi/statements?statementId=…`: one statement with that id. Answers 204 as `POST`
@@ -131,10 +142,10 @@ pub(crate) async fn put_statement(
             )));
         }
     };
-    require_json(&headers)?;
     let write_mode = write_mode(&headers, &principal)?;
     let body = body.map_err(|rejection| body_error(rejection, state.max_body_bytes()))?;
-    let body = with_statement_id(&body, statement_id)?;
+    let mut body = statements_body(&headers, body).await?;
+    body.statements = with_statement_id(&body.statements, statement_id)?;
     store_statements(&state, &principal, body, version, write_mode).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -175,18 +186,25 @@ fn with_statement_id(body: &[u8], statement_id: Uuid) -> Result<Bytes, ApiError>
 async fn store_statements(
     state: &AppState,
     principal: &Arc<Principal>,
-    body: Bytes,
+    body: StatementsBody,
     version: XapiVersion,
     write_mode: WriteMode,
 ) -> Result<Vec<Uuid>, ApiError> {
     let write = state.progress().begin();
-    let statements = normalize(body, version, write.stored(), Arc::clone(principal)).await?;
+    let statements = normalize(
+        body.statements.clone(),
+        version,
+        write.stored(),
+        Arc::clone(principal),
+    )
+    .await?;
+    let attachments = attachments::check(&statements, body)?;
     let ids: Vec<Uuid> = statements.iter().map(|statement| statement.id).collect();
     let new = check_against_stored(state, &principal.tenant, statements).await?;
     if new.is_empty() {
         return Ok(ids);
     }
-    let position = publish(state, principal, new).await?;
+    let position = publish(state, principal, new, attachments).await?;
     let delivered = write.delivered(position.partition, position.offset);
     if write_mode == WriteMode::ReadYourWrites {
         delivered.readable().await;
@@ -321,6 +339,7 @@ async fn publish(
     state: &AppState,
     principal: &Principal,
     statements: Vec<NormalizedStatement>,
+    attachments: Vec<AttachmentData>,
 ) -> Result<Delivered, ApiError> {
     let count = statements.len() as u64;
     let json = statements
@@ -329,7 +348,7 @@ async fn publish(
         .collect();
     match state
         .coalescer()
-        .submit(Arc::clone(&principal.tenant), json)
+        .submit(Arc::clone(&principal.tenant), json, attachments)
         .await
     {
         Ok(delivered) => {

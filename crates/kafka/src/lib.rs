@@ -18,7 +18,8 @@ mod producer;
 pub use admin::ensure_topics;
 pub use config::KafkaConfig;
 pub use envelope::{
-    CONTENT_TYPE, CONTENT_TYPE_HEADER, DecodedBatch, SCHEMA_VERSION, decode_batch, encode_batch,
+    AttachmentData, CONTENT_TYPE, CONTENT_TYPE_HEADER, DecodedBatch, SCHEMA_VERSION, decode_batch,
+    encode_batch,
 };
 pub use error::{Error, Result};
 pub use producer::{Delivered, DurableProducer, ProduceError};

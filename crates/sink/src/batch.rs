@@ -4,8 +4,8 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
-use learnstream_kafka::decode_batch;
-use learnstream_store::{FilterMatches, StatementRow};
+use learnstream_kafka::{DecodedBatch, decode_batch};
+use learnstream_store::{AttachmentRow, FilterMatches, StatementRow};
 use learnstream_xapi::{VOIDED_VERB, extract_columns};
 use uuid::Uuid;
 
@@ -24,6 +24,8 @@ pub(crate) struct DeadLetter {
 #[derive(Debug, Default)]
 pub(crate) struct Batch {
     pub(crate) rows: Vec<StatementRow>,
+    /// The bytes of the statements' attachments, stored before the statements.
+    pub(crate) attachments: Vec<AttachmentRow>,
     pub(crate) dead_letters: Vec<DeadLetter>,
     /// Per partition, the offset of the last message in the batch.
     pub(crate) last_offsets: BTreeMap<i32, i64>,
@@ -50,9 +52,10 @@ impl Batch {
         );
         let payload = payload.unwrap_or_default();
         match rows_from_payload(payload) {
-            Ok(rows) => {
+            Ok((rows, attachments)) => {
                 self.bytes += payload.len();
                 self.rows.extend(rows);
+                self.attachments.extend(attachments);
             }
             Err(reason) => self.dead_letters.push(DeadLetter {
                 partition,
@@ -141,8 +144,11 @@ fn statement_ref(row: &StatementRow) -> Option<Uuid> {
         .flatten()
 }
 
-/// Decodes a `statement-batch` message into rows, or says why it cannot be stored.
-pub(crate) fn rows_from_payload(payload: &[u8]) -> Result<Vec<StatementRow>, String> {
+/// Decodes a `statement-batch` message into statement and attachment rows, or says why it
+/// cannot be stored.
+pub(crate) fn rows_from_payload(
+    payload: &[u8],
+) -> Result<(Vec<StatementRow>, Vec<AttachmentRow>), String> {
     if payload.is_empty() {
         return Err("message has no payload".to_owned());
     }
@@ -150,6 +156,23 @@ pub(crate) fn rows_from_payload(payload: &[u8]) -> Result<Vec<StatementRow>, Str
     if batch.tenant.is_empty() {
         return Err("statement batch has an empty tenant".to_owned());
     }
+    let rows = statement_rows(&batch)?;
+    let stored_us = rows.iter().map(|row| row.stored_us).max().unwrap_or(0);
+    let attachments = batch
+        .attachments
+        .into_iter()
+        .map(|attachment| AttachmentRow {
+            tenant: batch.tenant.clone().into_owned(),
+            sha2: attachment.sha2,
+            content_type: attachment.content_type,
+            data: attachment.data.to_vec(),
+            stored_us,
+        })
+        .collect();
+    Ok((rows, attachments))
+}
+
+fn statement_rows(batch: &DecodedBatch<'_>) -> Result<Vec<StatementRow>, String> {
     batch
         .statements
         .iter()
@@ -202,7 +225,9 @@ mod tests {
 
     #[test]
     fn a_good_message_becomes_rows_with_the_raw_statement() {
-        let rows = rows_from_payload(&encode_batch("district-7", [STATEMENT, STATEMENT])).unwrap();
+        let (rows, attachments) =
+            rows_from_payload(&encode_batch("district-7", [STATEMENT, STATEMENT], &[])).unwrap();
+        assert!(attachments.is_empty());
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[0].tenant, "district-7");
         assert_eq!(rows[0].raw, STATEMENT);
@@ -238,7 +263,7 @@ mod tests {
     #[test]
     fn a_batch_covers_every_offset_and_keeps_poison_aside() {
         let now = Instant::now();
-        let good = encode_batch("t", [STATEMENT]);
+        let good = encode_batch("t", [STATEMENT], &[]);
         let mut batch = Batch::default();
         assert!(batch.is_empty());
         assert_eq!(batch.deadline(Duration::from_secs(1)), None);
@@ -258,7 +283,7 @@ mod tests {
 
     #[test]
     fn a_batch_is_full_by_rows_or_bytes() {
-        let good = encode_batch("t", [STATEMENT]);
+        let good = encode_batch("t", [STATEMENT], &[]);
         let mut batch = Batch::default();
         batch.add_message(0, 0, None, Some(&good), Instant::now());
         let by_rows = SinkConfig {

@@ -122,6 +122,17 @@ impl Sink {
             };
             inherit_target_matches(&mut batch.rows, &stored);
         }
+        // Attachments first: once a statement is readable, so are its attachments.
+        if !batch.attachments.is_empty()
+            && self
+                .retry(stop, "insert_attachments", || {
+                    self.store.insert_attachments(&batch.attachments)
+                })
+                .await
+                .is_none()
+        {
+            return false;
+        }
         if !batch.rows.is_empty() {
             let started = Instant::now();
             let stored = self

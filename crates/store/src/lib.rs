@@ -16,6 +16,6 @@ pub use config::ClickHouseConfig;
 pub use error::{Error, Result};
 pub use migrate::{MIGRATIONS, Migration, MigrationReport, migrate};
 pub use statements::{
-    FilterMatches, PagePosition, PageQuery, PageRow, StatementRow, StatementStore, StoredById,
-    StoredStatement,
+    AttachmentRow, FilterMatches, PagePosition, PageQuery, PageRow, StatementRow, StatementStore,
+    StoredAttachment, StoredById, StoredStatement,
 };

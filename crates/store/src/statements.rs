@@ -103,6 +103,26 @@ pub struct StoredStatement {
     pub voided: bool,
 }
 
+/// One row of the `attachments` table (`schemas/clickhouse/003_attachments.sql`).
+#[derive(Debug, Clone, PartialEq, Eq, Row, Serialize, Deserialize)]
+pub struct AttachmentRow {
+    pub tenant: String,
+    pub sha2: String,
+    pub content_type: String,
+    #[serde(with = "serde_bytes")]
+    pub data: Vec<u8>,
+    pub stored_us: u64,
+}
+
+/// An attachment as read back.
+#[derive(Debug, Clone, PartialEq, Eq, Row, Deserialize)]
+pub struct StoredAttachment {
+    pub sha2: String,
+    pub content_type: String,
+    #[serde(with = "serde_bytes")]
+    pub data: Vec<u8>,
+}
+
 /// A stored statement as a write's checks need it.
 #[derive(Debug, Clone, PartialEq, Eq, Row, Deserialize)]
 pub struct StoredById {
@@ -166,6 +186,8 @@ const STATEMENTS_PAGE: &str =
     include_str!("../../../schemas/clickhouse/queries/statements_page.sql");
 const STATEMENTS_BY_IDS: &str =
     include_str!("../../../schemas/clickhouse/queries/statements_by_ids.sql");
+const ATTACHMENTS_BY_SHA2: &str =
+    include_str!("../../../schemas/clickhouse/queries/attachments_by_sha2.sql");
 const VOID_STATEMENTS: &str =
     include_str!("../../../schemas/clickhouse/queries/void_statements.sql");
 
@@ -198,6 +220,31 @@ impl StatementStore {
         }
         insert.end().await?;
         Ok(())
+    }
+
+    /// Inserts attachments' bytes in one `INSERT`.
+    pub async fn insert_attachments(&self, rows: &[AttachmentRow]) -> Result<()> {
+        let mut insert = self.client.insert::<AttachmentRow>("attachments").await?;
+        for row in rows {
+            insert.write(row).await?;
+        }
+        insert.end().await?;
+        Ok(())
+    }
+
+    /// Those of these attachments that are stored.
+    pub async fn attachments(
+        &self,
+        tenant: &str,
+        sha2s: &[String],
+    ) -> Result<Vec<StoredAttachment>> {
+        Ok(self
+            .client
+            .query(ATTACHMENTS_BY_SHA2)
+            .bind(tenant)
+            .bind(sha2s)
+            .fetch_all::<StoredAttachment>()
+            .await?)
     }
 
     /// The filter arrays of those of these statements that are stored.
