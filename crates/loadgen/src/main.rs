@@ -8,7 +8,12 @@
 //!
 //! ```text
 //! learnstream-loadgen --url http://127.0.0.1:8080 --statements 200000 --batch 100 --concurrency 16
+//! learnstream-loadgen --statements 5000 --batch 1 --concurrency 8 --write-mode read_your_writes --get-by-id 20000
 //! ```
+//!
+//! `--write-mode` sends `X-Learnstream-Write-Mode` with every POST; `--get-by-id N` then reads
+//! N statements back by `statementId` (cycling through the ids the POSTs answered with) and
+//! reports that latency too.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -51,6 +56,12 @@ struct Arguments {
     /// Tenant of the credential, to count stored statements.
     #[arg(long, default_value = "demo")]
     tenant: String,
+    /// `read_your_writes` or `throughput`: sent as `X-Learnstream-Write-Mode`.
+    #[arg(long)]
+    write_mode: Option<String>,
+    /// After the POSTs, this many GETs by statementId over the ids the POSTs answered with.
+    #[arg(long, default_value_t = 0)]
+    get_by_id: usize,
 }
 
 #[tokio::main]
@@ -93,24 +104,28 @@ async fn main() -> anyhow::Result<()> {
         3,
     )?));
     let failures = Arc::new(Mutex::new(Vec::<String>::new()));
+    let answered_ids = Arc::new(Mutex::new(Vec::<String>::new()));
     let endpoint = format!("{}/xapi/statements", arguments.url.trim_end_matches('/'));
 
     let started = Instant::now();
     let workers: Vec<_> = (0..arguments.concurrency)
         .map(|_| {
-            let (client, bodies, next, latencies, failures, endpoint) = (
+            let (client, bodies, next, latencies, failures, endpoint, answered_ids) = (
                 client.clone(),
                 Arc::clone(&bodies),
                 Arc::clone(&next),
                 Arc::clone(&latencies),
                 Arc::clone(&failures),
                 endpoint.clone(),
+                Arc::clone(&answered_ids),
             );
-            let (user, password, version) = (
+            let (user, password, version, write_mode) = (
                 arguments.user.clone(),
                 arguments.password.clone(),
                 arguments.xapi_version.clone(),
+                arguments.write_mode.clone(),
             );
+            let keep_ids = arguments.get_by_id > 0;
             tokio::spawn(async move {
                 let mut local =
                     Histogram::<u64>::new_with_bounds(1, 120_000_000, 3).expect("valid bounds");
@@ -118,18 +133,23 @@ async fn main() -> anyhow::Result<()> {
                     let index = next.fetch_add(1, Ordering::Relaxed);
                     let Some(body) = bodies.get(index) else { break };
                     let sent = Instant::now();
-                    let outcome = client
+                    let mut request = client
                         .post(&endpoint)
                         .basic_auth(&user, Some(&password))
                         .header("X-Experience-API-Version", &version)
                         .header("Content-Type", "application/json")
-                        .body(body.clone())
-                        .send()
-                        .await;
+                        .body(body.clone());
+                    if let Some(mode) = &write_mode {
+                        request = request.header("X-Learnstream-Write-Mode", mode);
+                    }
+                    let outcome = request.send().await;
                     let micros = u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX);
                     match outcome {
                         Ok(response) if response.status().is_success() => {
                             local.saturating_record(micros);
+                            if keep_ids && let Ok(ids) = response.json::<Vec<String>>().await {
+                                answered_ids.lock().await.extend(ids);
+                            }
                         }
                         Ok(response) => {
                             let status = response.status();
@@ -169,6 +189,10 @@ async fn main() -> anyhow::Result<()> {
     if let Some(first) = failures.first() {
         report["first_failure"] = json!(first);
     }
+    if arguments.get_by_id > 0 {
+        let ids = answered_ids.lock().await.clone();
+        report["get_by_id"] = get_by_id(&client, &endpoint, &arguments, ids).await?;
+    }
 
     if let (Some(url), Some(before)) = (&arguments.clickhouse_url, stored_before) {
         let expected = before + accepted_statements as u64;
@@ -200,6 +224,83 @@ async fn main() -> anyhow::Result<()> {
         bail!("{} requests failed", failures.len());
     }
     Ok(())
+}
+
+/// GETs statements by id, `arguments.concurrency` at a time, and reports the latency.
+async fn get_by_id(
+    client: &reqwest::Client,
+    endpoint: &str,
+    arguments: &Arguments,
+    ids: Vec<String>,
+) -> anyhow::Result<Value> {
+    anyhow::ensure!(!ids.is_empty(), "no statement ids to read back");
+    let ids = Arc::new(ids);
+    let next = Arc::new(AtomicUsize::new(0));
+    let total = arguments.get_by_id;
+    let started = Instant::now();
+    let workers: Vec<_> = (0..arguments.concurrency)
+        .map(|_| {
+            let (client, ids, next, endpoint) = (
+                client.clone(),
+                Arc::clone(&ids),
+                Arc::clone(&next),
+                endpoint.to_owned(),
+            );
+            let (user, password, version) = (
+                arguments.user.clone(),
+                arguments.password.clone(),
+                arguments.xapi_version.clone(),
+            );
+            tokio::spawn(async move {
+                let mut local =
+                    Histogram::<u64>::new_with_bounds(1, 120_000_000, 3).expect("valid bounds");
+                let mut failures = 0usize;
+                loop {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    if index >= total {
+                        break;
+                    }
+                    let id = &ids[index % ids.len()];
+                    let sent = Instant::now();
+                    let outcome = client
+                        .get(&endpoint)
+                        .query(&[("statementId", id)])
+                        .basic_auth(&user, Some(&password))
+                        .header("X-Experience-API-Version", &version)
+                        .send()
+                        .await;
+                    let ok = match outcome {
+                        Ok(response) if response.status().is_success() => {
+                            response.bytes().await.is_ok()
+                        }
+                        _ => false,
+                    };
+                    let micros = u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX);
+                    if ok {
+                        local.saturating_record(micros);
+                    } else {
+                        failures += 1;
+                    }
+                }
+                (local, failures)
+            })
+        })
+        .collect();
+    let mut latencies = Histogram::<u64>::new_with_bounds(1, 120_000_000, 3)?;
+    let mut failures = 0;
+    for worker in workers {
+        let (local, failed) = worker.await?;
+        latencies.add(&local)?;
+        failures += failed;
+    }
+    let elapsed = started.elapsed();
+    let millis = |quantile: f64| latencies.value_at_quantile(quantile) as f64 / 1000.0;
+    Ok(json!({
+        "requests_ok": latencies.len(),
+        "requests_failed": failures,
+        "requests_per_second": latencies.len() as f64 / elapsed.as_secs_f64(),
+        "latency_ms": {"p50": millis(0.5), "p90": millis(0.9), "p99": millis(0.99), "max": latencies.max() as f64 / 1000.0},
+    }))
 }
 
 async fn stored_count(url: &str, arguments: &Arguments) -> anyhow::Result<u64> {

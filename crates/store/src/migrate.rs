@@ -213,6 +213,18 @@ mod tests {
         }
     }
 
+    /// The ClickHouse client reads every `?` as a parameter to bind, comments included.
+    #[test]
+    fn no_migration_holds_a_question_mark() {
+        for migration in MIGRATIONS {
+            assert!(
+                !migration.sql.contains('?'),
+                "migration {} has a '?', which the client would take for a parameter",
+                migration.version
+            );
+        }
+    }
+
     #[test]
     fn adding_one_column_is_recognised_past_comments() {
         assert!(adds_a_column(

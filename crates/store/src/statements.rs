@@ -88,6 +88,17 @@ pub struct FilterMatches {
     pub match_related_activities: Vec<String>,
 }
 
+/// One row of the `statement_lookup` table (`schemas/clickhouse/004_statement_lookup.sql`).
+#[derive(Row, Serialize)]
+struct LookupRow<'a> {
+    tenant: &'a str,
+    #[serde(with = "clickhouse::serde::uuid")]
+    statement_id: Uuid,
+    verb_id: &'a str,
+    voided: u8,
+    raw: &'a str,
+}
+
 #[derive(Row, Deserialize)]
 struct ByIdRow {
     raw: String,
@@ -179,6 +190,9 @@ impl PageRow {
     }
 }
 
+const LOOKUP_BY_ID: &str = include_str!("../../../schemas/clickhouse/queries/lookup_by_id.sql");
+const LOOKUP_BY_IDS: &str = include_str!("../../../schemas/clickhouse/queries/lookup_by_ids.sql");
+const VOID_LOOKUP: &str = include_str!("../../../schemas/clickhouse/queries/void_lookup.sql");
 const STATEMENT_BY_ID: &str =
     include_str!("../../../schemas/clickhouse/queries/statement_by_id.sql");
 const FILTER_MATCHES: &str = include_str!("../../../schemas/clickhouse/queries/filter_matches.sql");
@@ -212,13 +226,31 @@ impl StatementStore {
         }
     }
 
-    /// Inserts the rows in one `INSERT`: ClickHouse applies a block of one insert atomically.
+    /// Inserts the rows in one `INSERT` (ClickHouse applies a block of one insert atomically),
+    /// then their lookup rows. A retry after a failure in between inserts both again; the
+    /// tables' replacing merges and readers' `LIMIT 1 BY` absorb the repeat.
     pub async fn insert(&self, rows: &[StatementRow]) -> Result<()> {
         let mut insert = self.client.insert::<StatementRow>("statements").await?;
         for row in rows {
             insert.write(row).await?;
         }
         insert.end().await?;
+        let mut lookup = self
+            .client
+            .insert::<LookupRow<'_>>("statement_lookup")
+            .await?;
+        for row in rows {
+            lookup
+                .write(&LookupRow {
+                    tenant: &row.tenant,
+                    statement_id: row.statement_id,
+                    verb_id: &row.verb_id,
+                    voided: row.voided,
+                    raw: &row.raw,
+                })
+                .await?;
+        }
+        lookup.end().await?;
         Ok(())
     }
 
@@ -272,13 +304,24 @@ impl StatementStore {
         tenant: &str,
         statement_id: Uuid,
     ) -> Result<Option<StoredStatement>> {
-        let row = self
+        let id = statement_id.hyphenated().to_string();
+        let mut row = self
             .client
-            .query(STATEMENT_BY_ID)
+            .query(LOOKUP_BY_ID)
             .bind(tenant)
-            .bind(statement_id.hyphenated().to_string())
+            .bind(&id)
             .fetch_optional::<ByIdRow>()
             .await?;
+        if row.is_none() {
+            // Stored before the lookup table existed.
+            row = self
+                .client
+                .query(STATEMENT_BY_ID)
+                .bind(tenant)
+                .bind(&id)
+                .fetch_optional::<ByIdRow>()
+                .await?;
+        }
         Ok(row.map(|row| StoredStatement {
             raw: row.raw,
             voided: row.voided != 0,
@@ -295,13 +338,29 @@ impl StatementStore {
             .iter()
             .map(|id| id.hyphenated().to_string())
             .collect();
-        Ok(self
+        let mut found = self
             .client
-            .query(STATEMENTS_BY_IDS)
+            .query(LOOKUP_BY_IDS)
             .bind(tenant)
-            .bind(ids)
+            .bind(&ids)
             .fetch_all::<StoredById>()
-            .await?)
+            .await?;
+        let missing: Vec<&String> = ids
+            .iter()
+            .filter(|id| !found.iter().any(|stored| &stored.id == *id))
+            .collect();
+        if !missing.is_empty() {
+            // Stored before the lookup table existed.
+            found.extend(
+                self.client
+                    .query(STATEMENTS_BY_IDS)
+                    .bind(tenant)
+                    .bind(missing)
+                    .fetch_all::<StoredById>()
+                    .await?,
+            );
+        }
+        Ok(found)
     }
 
     /// One page of statements, in `stored` order.
@@ -344,12 +403,14 @@ impl StatementStore {
             .iter()
             .map(|id| id.hyphenated().to_string())
             .collect();
-        self.client
-            .query(VOID_STATEMENTS)
-            .bind(tenant)
-            .bind(ids)
-            .execute()
-            .await?;
+        for query in [VOID_STATEMENTS, VOID_LOOKUP] {
+            self.client
+                .query(query)
+                .bind(tenant)
+                .bind(&ids)
+                .execute()
+                .await?;
+        }
         Ok(())
     }
 }
