@@ -9,6 +9,7 @@
 mod config;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use learnstream_intake::{AppState, AppStateParts, Coalescer, Progress};
@@ -81,8 +82,17 @@ pub async fn start(
         .context("creating kafka topics")?;
     let store = StatementStore::new(&config.clickhouse);
 
+    let mut on_stored: Option<learnstream_sink::OnStored> = None;
     let router = if roles.intake() {
         let credentials = credentials.context("serving the LRS needs validated credentials")?;
+        let progress = Progress::start(&config.kafka, &config.sink.group_id, &config.consistency)
+            .context("starting the sink progress watcher")?;
+        if roles.sink() {
+            let progress = progress.clone();
+            on_stored = Some(Arc::new(move |partition, next_offset| {
+                progress.stored_below(partition, next_offset);
+            }));
+        }
         learnstream_intake::router(AppState::new(AppStateParts {
             coalescer: Coalescer::start(
                 DurableProducer::new(&config.kafka).context("creating kafka producer")?,
@@ -90,8 +100,7 @@ pub async fn start(
                 &config.intake,
                 config.kafka.max_message_bytes,
             ),
-            progress: Progress::start(&config.kafka, &config.sink.group_id, &config.consistency)
-                .context("starting the sink progress watcher")?,
+            progress,
             store: store.clone(),
             credentials,
             max_body_bytes: config.http.max_body_bytes,
@@ -118,7 +127,8 @@ pub async fn start(
         let sink_shutdown = shutdown.clone();
         tasks.spawn(async move {
             let outcome =
-                learnstream_sink::run(&config.kafka, &config.sink, store, sink_shutdown).await;
+                learnstream_sink::run(&config.kafka, &config.sink, store, on_stored, sink_shutdown)
+                    .await;
             outcome.context("sink")
         });
     }

@@ -4,7 +4,9 @@
 //! The sink commits a partition's offset only after ClickHouse acknowledged every message before
 //! it, so the sink group's committed offsets say which acknowledged writes a GET can see. A
 //! thread reads them (an OffsetFetch for the group, without joining it) every `poll_interval`
-//! while this process has writes that are not readable yet, and sleeps otherwise.
+//! while this process has writes that are not readable yet, and sleeps otherwise. A sink in the
+//! same process (`learnstream serve`) also reports each stored batch directly
+//! ([`Progress::stored_below`]), which spares a write the commit and the next poll.
 //!
 //! Each write is registered before its `stored` time is taken ([`Progress::begin`]), so the
 //! oldest unreadable write bounds Consistent-Through from below: every statement this process
@@ -82,7 +84,8 @@ struct Shared {
     writes: Mutex<Writes>,
     /// Signalled when a write is delivered: the watcher has something to wait for.
     delivered: Condvar,
-    /// Per partition, the sink group's committed offset: every message below it is readable.
+    /// Per partition, the sink group's committed offset, or a sink in this process's stored one:
+    /// every message below it is readable.
     committed: watch::Sender<BTreeMap<i32, i64>>,
 }
 
@@ -149,6 +152,13 @@ impl Progress {
             read_your_writes_timeout: self.read_your_writes_timeout,
             delivered: false,
         }
+    }
+
+    /// A sink in this process stored every message of `partition` below `next_offset` in
+    /// ClickHouse: they are readable now, before the commit that tells other processes.
+    pub fn stored_below(&self, partition: i32, next_offset: i64) {
+        self.shared
+            .readable_below(&BTreeMap::from([(partition, next_offset)]));
     }
 
     /// Every statement this process stored before this instant is readable.
@@ -310,17 +320,24 @@ impl Watcher {
                 updates.insert(element.partition(), offset);
             }
         }
+        shared.readable_below(&updates);
+    }
+}
+
+impl Shared {
+    /// Every message below `next_offset` of each partition is readable.
+    fn readable_below(&self, updates: &BTreeMap<i32, i64>) {
         {
-            let mut writes = shared.lock();
+            let mut writes = self.lock();
             writes.unreadable.retain(|_, position| match position {
                 Some(Position { partition, offset }) => updates
                     .get(partition)
-                    .is_none_or(|&committed| committed <= *offset),
+                    .is_none_or(|&readable| readable <= *offset),
                 None => true,
             });
         }
-        shared.committed.send_modify(|committed| {
-            for (partition, offset) in updates {
+        self.committed.send_modify(|committed| {
+            for (&partition, &offset) in updates {
                 let entry = committed.entry(partition).or_insert(offset);
                 *entry = (*entry).max(offset);
             }

@@ -1,6 +1,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Display;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::FutureExt as _;
@@ -20,12 +21,18 @@ use crate::{Result, SinkConfig};
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
 const FIRST_RETRY_BACKOFF: Duration = Duration::from_millis(100);
 
+/// Told, after each stored batch, that every message of a partition below an offset is in
+/// ClickHouse: `(partition, next_offset)`. An intake in the same process answers its
+/// read-your-writes requests from it without waiting for the commit.
+pub type OnStored = Arc<dyn Fn(i32, i64) + Send + Sync>;
+
 /// Consumes the statements topic into ClickHouse until `shutdown` is cancelled, then stores the
 /// batch in hand and commits its offsets.
 pub async fn run(
     kafka: &KafkaConfig,
     config: &SinkConfig,
     store: StatementStore,
+    on_stored: Option<OnStored>,
     shutdown: CancellationToken,
 ) -> Result<()> {
     let consumer: StreamConsumer = kafka
@@ -50,6 +57,7 @@ pub async fn run(
         statements_topic: kafka.statements_topic.clone(),
         dead_letter_topic: kafka.dead_letter_topic.clone(),
         max_retry_backoff: config.max_retry_backoff(),
+        on_stored,
     };
     tracing::info!(topic = %kafka.statements_topic, group = %config.group_id, "sink started");
 
@@ -105,6 +113,7 @@ struct Sink {
     statements_topic: String,
     dead_letter_topic: String,
     max_retry_backoff: Duration,
+    on_stored: Option<OnStored>,
 }
 
 impl Sink {
@@ -171,6 +180,9 @@ impl Sink {
             metrics::counter!(DEAD_LETTERS).increment(1);
         }
         for (partition, offset) in &batch.last_offsets {
+            if let Some(on_stored) = &self.on_stored {
+                on_stored(*partition, offset + 1);
+            }
             // Fails for a partition this process lost in a rebalance; its new owner reads the
             // batch again and the statements table absorbs the repeat.
             if let Err(error) =
