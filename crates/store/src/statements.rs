@@ -285,10 +285,7 @@ impl StatementStore {
         tenant: &str,
         statement_ids: &[Uuid],
     ) -> Result<Vec<FilterMatches>> {
-        let ids: Vec<String> = statement_ids
-            .iter()
-            .map(|id| id.hyphenated().to_string())
-            .collect();
+        let ids = id_strings(statement_ids);
         Ok(self
             .client
             .query(FILTER_MATCHES)
@@ -334,10 +331,7 @@ impl StatementStore {
         tenant: &str,
         statement_ids: &[Uuid],
     ) -> Result<Vec<StoredById>> {
-        let ids: Vec<String> = statement_ids
-            .iter()
-            .map(|id| id.hyphenated().to_string())
-            .collect();
+        let ids = id_strings(statement_ids);
         let mut found = self
             .client
             .query(LOOKUP_BY_IDS)
@@ -399,10 +393,7 @@ impl StatementStore {
 
     /// Marks these statements voided, those of them that are stored (Data 2.3.2).
     pub async fn void(&self, tenant: &str, statement_ids: &[Uuid]) -> Result<()> {
-        let ids: Vec<String> = statement_ids
-            .iter()
-            .map(|id| id.hyphenated().to_string())
-            .collect();
+        let ids = id_strings(statement_ids);
         for query in [VOID_STATEMENTS, VOID_LOOKUP] {
             self.client
                 .query(query)
@@ -413,4 +404,12 @@ impl StatementStore {
         }
         Ok(())
     }
+}
+
+/// Statement ids as ClickHouse's `toUUID` reads them.
+fn id_strings(statement_ids: &[Uuid]) -> Vec<String> {
+    statement_ids
+        .iter()
+        .map(|id| id.hyphenated().to_string())
+        .collect()
 }

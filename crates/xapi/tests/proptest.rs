@@ -122,17 +122,22 @@ fn statement() -> impl Strategy<Value = Value> {
         })
 }
 
-/// What `normalize_body` stores for a body, as JSON values.
-fn stored_values(body: &str, version: XapiVersion) -> Vec<Value> {
-    let authority = Authority::new(Actor {
-        object_type: None,
+/// The authority the tests' LRS puts on statements.
+fn lrs_authority() -> Authority {
+    Authority::new(Actor {
+        object_type: Some("Agent".into()),
         name: None,
         mbox: Some("mailto:lrs@example.org".into()),
         mbox_sha1sum: None,
         openid: None,
         account: None,
         member: None,
-    });
+    })
+}
+
+/// What `normalize_body` stores for a body, as JSON values.
+fn stored_values(body: &str, version: XapiVersion) -> Vec<Value> {
+    let authority = lrs_authority();
     let context = NormalizeContext {
         version,
         stored: time::OffsetDateTime::UNIX_EPOCH,
@@ -191,15 +196,7 @@ proptest! {
     fn normalization_keeps_what_the_client_sent(value in statement()) {
         let text = value.to_string();
         let parsed = parse(&text);
-        let authority = Authority::new(Actor {
-            object_type: Some("Agent".into()),
-            name: None,
-            mbox: Some("mailto:lrs@example.org".into()),
-            mbox_sha1sum: None,
-            openid: None,
-            account: None,
-            member: None,
-        });
+        let authority = lrs_authority();
         let context = NormalizeContext {
             version: XapiVersion::V1_0,
             stored: time::OffsetDateTime::UNIX_EPOCH,
