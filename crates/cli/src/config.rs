@@ -99,6 +99,16 @@ impl Config {
         for check in checks {
             check.map_err(|error| anyhow::anyhow!("configuration: {error}"))?;
         }
+        for (index, origin) in self.http.cors_allowed_origins.iter().enumerate() {
+            let valid = origin == "*"
+                || ((origin.starts_with("https://") || origin.starts_with("http://"))
+                    && !origin.ends_with('/')
+                    && axum::http::HeaderValue::from_str(origin).is_ok());
+            anyhow::ensure!(
+                valid,
+                "configuration: http.cors_allowed_origins[{index}]: {origin:?} must be * or an origin such as https://content.example.org"
+            );
+        }
         if self.http.max_body_bytes >= self.kafka.max_message_bytes {
             anyhow::bail!(
                 "configuration: http.max_body_bytes ({}) must be below kafka.max_message_bytes ({}): one request travels as one message",
@@ -187,6 +197,19 @@ mod tests {
         config.http.max_body_bytes = config.kafka.max_message_bytes;
         let error = config.validate(false).unwrap_err().to_string();
         assert!(error.contains("http.max_body_bytes"), "{error}");
+    }
+
+    #[test]
+    fn cors_origins_are_origins() {
+        let mut config = Config::default();
+        config.http.cors_allowed_origins = vec![
+            "https://content.vendor.example".to_owned(),
+            "content.vendor.example/".to_owned(),
+        ];
+        let error = config.clone().validate(false).unwrap_err().to_string();
+        assert!(error.contains("http.cors_allowed_origins[1]"), "{error}");
+        config.http.cors_allowed_origins.pop();
+        assert!(config.validate(false).is_ok());
     }
 
     #[test]

@@ -104,6 +104,7 @@ pub async fn start(
             store: store.clone(),
             credentials,
             max_body_bytes: config.http.max_body_bytes,
+            cors_allowed_origins: config.http.cors_allowed_origins.clone(),
             metrics,
         }))
     } else {

@@ -15,6 +15,10 @@ pub struct HttpConfig {
     /// Largest request body accepted, in bytes; larger requests get 413. Must stay below
     /// `kafka.max_message_bytes`, since one request becomes one Kafka message.
     pub max_body_bytes: usize,
+    /// Origins whose pages may call the LRS from a browser (CORS), e.g.
+    /// `https://content.vendor.example`; `*` allows any. xAPI content often runs in a browser
+    /// on the vendor's own domain.
+    pub cors_allowed_origins: Vec<String>,
 }
 
 impl Default for HttpConfig {
@@ -23,6 +27,7 @@ impl Default for HttpConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             public_url: "http://127.0.0.1:8080".to_owned(),
             max_body_bytes: 8 * 1024 * 1024,
+            cors_allowed_origins: vec!["*".to_owned()],
         }
     }
 }

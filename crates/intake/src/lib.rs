@@ -20,12 +20,13 @@ mod statements;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::HeaderValue;
+use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::get;
 use learnstream_xapi::XapiVersion;
 use metrics_exporter_prometheus::PrometheusHandle;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::trace::TraceLayer;
 
 pub use auth::{Credentials, Principal};
@@ -51,12 +52,46 @@ pub fn router(state: AppState) -> Router {
                 )),
         )
         .merge(ops_router(state.metrics().cloned()));
+    let cors = cors_layer(state.cors_allowed_origins());
     router
         .layer(DefaultBodyLimit::max(state.max_body_bytes()))
+        .layer(cors)
         .layer(middleware::from_fn(xapi_version_header))
         .route_layer(middleware::from_fn(metrics::track_http))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// CORS for xAPI content running in browsers (Communication 1.3's cross-origin clients): the
+/// methods and headers xAPI uses, and the response headers a client must be able to read.
+fn cors_layer(allowed_origins: &[String]) -> CorsLayer {
+    let origins = if allowed_origins.iter().any(|origin| origin == "*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(
+            allowed_origins
+                .iter()
+                .filter_map(|origin| HeaderValue::from_str(origin).ok()),
+        )
+    };
+    CorsLayer::new()
+        .allow_origin(origins)
+        .allow_methods([Method::GET, Method::HEAD, Method::POST, Method::PUT])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::IF_MATCH,
+            header::IF_NONE_MATCH,
+            HeaderName::from_static(statements::VERSION_HEADER),
+            HeaderName::from_static(statements::WRITE_MODE_HEADER),
+        ])
+        .expose_headers([
+            header::LAST_MODIFIED,
+            header::ETAG,
+            HeaderName::from_static(statements::VERSION_HEADER),
+            HeaderName::from_static(statements::CONSISTENT_THROUGH_HEADER),
+        ])
+        .max_age(std::time::Duration::from_secs(24 * 60 * 60))
 }
 
 /// The operational routes every learnstream process serves: `GET /health` (the process is up

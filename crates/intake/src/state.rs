@@ -20,6 +20,7 @@ struct Inner {
     store: StatementStore,
     credentials: Credentials,
     max_body_bytes: usize,
+    cors_allowed_origins: Vec<String>,
     metrics: Option<PrometheusHandle>,
 }
 
@@ -36,6 +37,8 @@ pub struct AppStateParts {
     pub credentials: Credentials,
     /// Largest request body accepted.
     pub max_body_bytes: usize,
+    /// Browser origins allowed to call the LRS (`*`: any).
+    pub cors_allowed_origins: Vec<String>,
     /// Renders `/metrics`; without it the route is not served.
     pub metrics: Option<PrometheusHandle>,
 }
@@ -48,6 +51,7 @@ impl AppState {
             store,
             credentials,
             max_body_bytes,
+            cors_allowed_origins,
             metrics,
         } = parts;
         AppState {
@@ -57,6 +61,7 @@ impl AppState {
                 store,
                 credentials,
                 max_body_bytes,
+                cors_allowed_origins,
                 metrics,
             }),
         }
@@ -76,6 +81,10 @@ impl AppState {
 
     pub(crate) fn credentials(&self) -> &Credentials {
         &self.inner.credentials
+    }
+
+    pub(crate) fn cors_allowed_origins(&self) -> &[String] {
+        &self.inner.cors_allowed_origins
     }
 
     pub(crate) fn max_body_bytes(&self) -> usize {

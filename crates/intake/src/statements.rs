@@ -38,7 +38,7 @@ pub(crate) const VERSION_HEADER: &str = "x-experience-api-version";
 const INLINE_NORMALIZE_LIMIT: usize = 64 * 1024;
 
 pub(crate) const WRITE_MODE_HEADER: &str = "x-learnstream-write-mode";
-const CONSISTENT_THROUGH_HEADER: &str = "x-experience-api-consistent-through";
+pub(crate) const CONSISTENT_THROUGH_HEADER: &str = "x-experience-api-consistent-through";
 
 /// Every answer to a `GET` or `HEAD` of statements, errors included, says up to when the
 /// statements stored are all readable (Communication 2.1.3).

@@ -41,6 +41,7 @@ fn app() -> Router {
         }),
         credentials: Credentials::from_config(&auth, "https://lrs.example.org").unwrap(),
         max_body_bytes: 1024,
+        cors_allowed_origins: vec!["https://content.vendor.example".to_owned()],
         metrics: None,
     }))
 }
@@ -329,4 +330,63 @@ async fn health_answers_and_metrics_are_absent_without_a_recorder() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
+}
+
+/// A browser's preflight for a cross-origin POST of statements, from an allowed origin and
+/// from another one.
+#[tokio::test]
+async fn cors_lets_allowed_origins_call_the_lrs() {
+    let preflight = |origin: &str| {
+        Request::builder()
+            .method(Method::OPTIONS)
+            .uri("/xapi/statements")
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header(
+                "access-control-request-headers",
+                "authorization, content-type, x-experience-api-version",
+            )
+            .body(Body::empty())
+            .unwrap()
+    };
+    let response = app()
+        .oneshot(preflight("https://content.vendor.example"))
+        .await
+        .unwrap();
+    let headers = response.headers();
+    assert_eq!(
+        headers["access-control-allow-origin"],
+        "https://content.vendor.example"
+    );
+    let allowed = headers["access-control-allow-headers"].to_str().unwrap();
+    assert!(allowed.contains("x-experience-api-version"), "{allowed}");
+    assert!(
+        headers["access-control-allow-methods"]
+            .to_str()
+            .unwrap()
+            .contains("PUT")
+    );
+
+    let response = app()
+        .oneshot(preflight("https://elsewhere.example"))
+        .await
+        .unwrap();
+    assert!(
+        !response
+            .headers()
+            .contains_key("access-control-allow-origin")
+    );
+
+    let request = xapi_request(
+        Method::GET,
+        "/xapi/statements?limit=nope",
+        &[("origin", "https://content.vendor.example")],
+        "",
+    );
+    let (_, headers, _) = send(request).await;
+    let exposed = headers["access-control-expose-headers"].to_str().unwrap();
+    assert!(
+        exposed.contains("x-experience-api-consistent-through"),
+        "{exposed}"
+    );
 }
