@@ -10,6 +10,9 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+/// Query parameters of a GET.
+type Query<'a> = Vec<(&'a str, &'a str)>;
+
 const REGISTRATION: &str = "ec531277-b57b-4c15-8d91-d292c5b2b8f7";
 
 fn agent(name: &str) -> Value {
@@ -94,7 +97,7 @@ async fn every_filter_matches_what_the_specification_says() -> anyhow::Result<()
     let ben = json!({"mbox": "mailto:ben@school.example.org"}).to_string();
     let lee = json!({"mbox": "mailto:mr-lee@school.example.org"}).to_string();
     let dee = json!({"mbox": "mailto:dee@school.example.org"}).to_string();
-    let cases: Vec<(Vec<(&str, &str)>, Vec<Uuid>)> = vec![
+    let cases: Vec<(Query<'_>, Vec<Uuid>)> = vec![
         (vec![], all.to_vec()),
         (
             vec![("verb", "http://adlnet.gov/expapi/verbs/passed")],
