@@ -226,31 +226,36 @@ impl StatementStore {
         }
     }
 
-    /// Inserts the rows in one `INSERT` (ClickHouse applies a block of one insert atomically),
-    /// then their lookup rows. A retry after a failure in between inserts both again; the
-    /// tables' replacing merges and readers' `LIMIT 1 BY` absorb the repeat.
+    /// Inserts the rows in one `INSERT` (ClickHouse applies a block of one insert atomically)
+    /// and, at the same time, their lookup rows. A retry after one of them failed inserts both
+    /// again; the tables' replacing merges and readers' `LIMIT 1 BY` absorb the repeat.
     pub async fn insert(&self, rows: &[StatementRow]) -> Result<()> {
-        let mut insert = self.client.insert::<StatementRow>("statements").await?;
-        for row in rows {
-            insert.write(row).await?;
-        }
-        insert.end().await?;
-        let mut lookup = self
-            .client
-            .insert::<LookupRow<'_>>("statement_lookup")
-            .await?;
-        for row in rows {
-            lookup
-                .write(&LookupRow {
-                    tenant: &row.tenant,
-                    statement_id: row.statement_id,
-                    verb_id: &row.verb_id,
-                    voided: row.voided,
-                    raw: &row.raw,
-                })
+        let statements = async {
+            let mut insert = self.client.insert::<StatementRow>("statements").await?;
+            for row in rows {
+                insert.write(row).await?;
+            }
+            insert.end().await
+        };
+        let lookup = async {
+            let mut insert = self
+                .client
+                .insert::<LookupRow<'_>>("statement_lookup")
                 .await?;
-        }
-        lookup.end().await?;
+            for row in rows {
+                insert
+                    .write(&LookupRow {
+                        tenant: &row.tenant,
+                        statement_id: row.statement_id,
+                        verb_id: &row.verb_id,
+                        voided: row.voided,
+                        raw: &row.raw,
+                    })
+                    .await?;
+            }
+            insert.end().await
+        };
+        futures::try_join!(statements, lookup)?;
         Ok(())
     }
 
