@@ -91,7 +91,24 @@ async fn every_filter_matches_what_the_specification_says() -> anyhow::Result<()
         "object": {"objectType": "StatementRef", "id": passed}}),
     )
     .await?;
-    let all = [passed, failed, mentored, planned, confirmed];
+    // A target and a statement targeting it in one request, so in one batch of the sink.
+    let scored = Uuid::new_v4();
+    let together = client
+        .post_statements(&json!([
+            {"id": scored, "actor": agent("zed"), "verb": verb("scored"), "object": activity("quiz-7")},
+            {"actor": agent("eve"), "verb": verb("confirmed"), "object": {"objectType": "StatementRef", "id": scored}}
+        ]))
+        .await?;
+    let scored_confirmed = together[1];
+    let all = [
+        passed,
+        failed,
+        mentored,
+        planned,
+        confirmed,
+        scored,
+        scored_confirmed,
+    ];
 
     let ana = json!({"mbox": "mailto:ana@school.example.org"}).to_string();
     let ben = json!({"mbox": "mailto:ben@school.example.org"}).to_string();
@@ -102,6 +119,10 @@ async fn every_filter_matches_what_the_specification_says() -> anyhow::Result<()
         (
             vec![("verb", "http://adlnet.gov/expapi/verbs/passed")],
             vec![passed, confirmed],
+        ),
+        (
+            vec![("verb", "http://adlnet.gov/expapi/verbs/scored")],
+            vec![scored, scored_confirmed],
         ),
         (vec![("agent", &ana)], vec![passed, confirmed]),
         (vec![("agent", &ben)], vec![failed, mentored]),

@@ -86,6 +86,11 @@ impl Batch {
     }
 }
 
+/// Whether any statement of the batch has a StatementRef object.
+pub(crate) fn has_statement_refs(rows: &[StatementRow]) -> bool {
+    rows.iter().any(|row| statement_ref(row).is_some())
+}
+
 /// The statements a batch's StatementRef objects target that are not in the batch itself, per
 /// tenant: their filter arrays must come from ClickHouse.
 pub(crate) fn targets_outside(rows: &[StatementRow]) -> BTreeMap<String, Vec<Uuid>> {
@@ -111,16 +116,27 @@ pub(crate) fn inherit_target_matches(
     rows: &mut [StatementRow],
     stored: &HashMap<(String, Uuid), FilterMatches>,
 ) {
+    let targets: HashSet<(String, Uuid)> = rows
+        .iter()
+        .filter_map(|row| Some((row.tenant.clone(), statement_ref(row)?)))
+        .collect();
+    // Where each targeted statement stands in the batch, its first copy if it is there twice.
+    let mut positions: HashMap<(String, Uuid), usize> = HashMap::with_capacity(targets.len());
+    for (position, row) in rows.iter().enumerate() {
+        let key = (row.tenant.clone(), row.statement_id);
+        if targets.contains(&key) {
+            positions.entry(key).or_insert(position);
+        }
+    }
     for index in 0..rows.len() {
         let Some(target) = statement_ref(&rows[index]) else {
             continue;
         };
         let key = (rows[index].tenant.clone(), target);
-        let inherited = rows
-            .iter()
-            .find(|row| (row.tenant.as_str(), row.statement_id) == (key.0.as_str(), target))
-            .map(StatementRow::filter_matches)
-            .or_else(|| stored.get(&key).cloned());
+        let inherited = match positions.get(&key) {
+            Some(&position) => Some(rows[position].filter_matches()),
+            None => stored.get(&key).cloned(),
+        };
         if let Some(inherited) = inherited {
             rows[index].inherit_matches(&inherited);
         }

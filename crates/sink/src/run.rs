@@ -13,7 +13,9 @@ use rdkafka::message::BorrowedMessage;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::batch::{Batch, DeadLetter, inherit_target_matches, targets_outside, voided_targets};
+use crate::batch::{
+    Batch, DeadLetter, has_statement_refs, inherit_target_matches, targets_outside, voided_targets,
+};
 use crate::metrics::{BATCH_ROWS, DEAD_LETTERS, INSERT_SECONDS, RETRIES, STATEMENTS_STORED};
 use crate::{Result, SinkConfig};
 
@@ -121,13 +123,18 @@ impl Sink {
     /// offsets. Retries until it succeeds; returns false if `stop` interrupted it, in which case
     /// no offset was stored and Kafka delivers the batch again.
     async fn flush(&self, mut batch: Batch, stop: &CancellationToken) -> bool {
-        let outside = targets_outside(&batch.rows);
-        if !outside.is_empty() {
-            let Some(stored) = self
-                .retry(stop, "read_targets", || self.stored_targets(&outside))
-                .await
-            else {
-                return false;
+        if has_statement_refs(&batch.rows) {
+            let outside = targets_outside(&batch.rows);
+            let stored = if outside.is_empty() {
+                HashMap::new()
+            } else {
+                let Some(stored) = self
+                    .retry(stop, "read_targets", || self.stored_targets(&outside))
+                    .await
+                else {
+                    return false;
+                };
+                stored
             };
             inherit_target_matches(&mut batch.rows, &stored);
         }
