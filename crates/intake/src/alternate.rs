@@ -7,14 +7,15 @@
 
 use axum::body::Bytes;
 use axum::extract::{Query, State};
-use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
 
 use learnstream_xapi::XapiVersion;
 
 use crate::auth::Authenticated;
-use crate::error::{ApiError, ErrorCode};
+use crate::error::ApiError;
+use crate::media;
 use crate::read;
 use crate::state::AppState;
 use crate::statements;
@@ -39,23 +40,19 @@ pub(crate) async fn dispatch(
     let method = match query.as_slice() {
         [(name, method)] if name == "method" => method.to_ascii_uppercase(),
         _ => {
-            return Err(bad_request(
+            return Err(ApiError::bad_request(
                 "method: the alternate request syntax takes no query parameter but method; send the others as form fields",
             ));
         }
     };
-    let content_type = outer_headers
-        .get(CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or_default();
-    let media_type = content_type.split(';').next().unwrap_or_default().trim();
-    if !media_type.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
-        return Err(bad_request(format!(
+    let content_type = media::content_type(&outer_headers);
+    if !media::is_media_type(content_type, "application/x-www-form-urlencoded") {
+        return Err(ApiError::bad_request(format!(
             "Content-Type: the alternate request syntax sends application/x-www-form-urlencoded, got {content_type:?}"
         )));
     }
     let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&body)
-        .map_err(|error| bad_request(format!("body: not a URL-encoded form: {error}")))?;
+        .map_err(|error| ApiError::bad_request(format!("body: not a URL-encoded form: {error}")))?;
 
     let mut headers = outer_headers;
     headers.remove(CONTENT_TYPE);
@@ -68,26 +65,23 @@ pub(crate) async fn dispatch(
         } else if HEADER_FIELDS.contains(&lowercase.as_str()) {
             let header = HeaderName::from_bytes(lowercase.as_bytes())
                 .expect("the listed header names are valid");
-            let value = HeaderValue::from_str(&value)
-                .map_err(|_| bad_request(format!("{name}: is not a valid header value")))?;
+            let value = HeaderValue::from_str(&value).map_err(|_| {
+                ApiError::bad_request(format!("{name}: is not a valid header value"))
+            })?;
             headers.insert(header, value);
         } else {
             parameters.push((name, value));
         }
     }
     if statements::request_version(&headers)? == XapiVersion::V2_0 {
-        return Err(bad_request(
+        return Err(ApiError::bad_request(
             "method: xAPI 2.0 has no alternate request syntax; send the request itself",
         ));
     }
     if content.is_some() && !headers.contains_key(CONTENT_TYPE) {
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     }
-    let principal = state.credentials().authenticate(
-        headers
-            .get(AUTHORIZATION)
-            .and_then(|value| value.to_str().ok()),
-    )?;
+    let principal = state.credentials().authenticate_headers(&headers)?;
     let authenticated = Authenticated(principal);
     match method.as_str() {
         "GET" => {
@@ -99,7 +93,8 @@ pub(crate) async fn dispatch(
             Ok(response)
         }
         "PUT" => {
-            let body = content.ok_or_else(|| bad_request("content: a PUT carries a statement"))?;
+            let body = content
+                .ok_or_else(|| ApiError::bad_request("content: a PUT carries a statement"))?;
             statements::put_statement(
                 State(state),
                 authenticated,
@@ -112,19 +107,18 @@ pub(crate) async fn dispatch(
         }
         "POST" => {
             if !parameters.is_empty() {
-                return Err(bad_request("a POST of statements takes no parameters"));
+                return Err(ApiError::bad_request(
+                    "a POST of statements takes no parameters",
+                ));
             }
-            let body = content.ok_or_else(|| bad_request("content: a POST carries statements"))?;
+            let body = content
+                .ok_or_else(|| ApiError::bad_request("content: a POST carries statements"))?;
             statements::post_statements(State(state), authenticated, headers, Ok(body))
                 .await
                 .map(IntoResponse::into_response)
         }
-        other => Err(bad_request(format!(
+        other => Err(ApiError::bad_request(format!(
             "method: {other} is not a method of the Statement Resource"
         ))),
     }
-}
-
-fn bad_request(message: impl Into<String>) -> ApiError {
-    ApiError::new(ErrorCode::BadRequest, message)
 }

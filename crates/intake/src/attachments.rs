@@ -22,7 +22,8 @@ use learnstream_kafka::AttachmentData;
 use learnstream_xapi::{NormalizedStatement, Statement, same_statement};
 use sha2::{Digest as _, Sha256};
 
-use crate::error::{ApiError, ErrorCode};
+use crate::error::ApiError;
+use crate::media;
 
 /// The usage type of a statement signature (Data 2.6).
 pub(crate) const SIGNATURE_USAGE_TYPE: &str = "http://adlnet.gov/expapi/attachments/signature";
@@ -50,17 +51,7 @@ impl StatementsBody {
 
 /// Whether the request is `multipart/mixed`.
 pub(crate) fn is_multipart(headers: &HeaderMap) -> bool {
-    content_type(headers)
-        .split(';')
-        .next()
-        .is_some_and(|media_type| media_type.trim().eq_ignore_ascii_case("multipart/mixed"))
-}
-
-fn content_type(headers: &HeaderMap) -> &str {
-    headers
-        .get(CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or_default()
+    media::is_media_type(media::content_type(headers), "multipart/mixed")
 }
 
 /// Splits a `multipart/mixed` statement request into the statements and the attachments.
@@ -68,7 +59,7 @@ pub(crate) async fn parse_multipart(
     headers: &HeaderMap,
     body: Bytes,
 ) -> Result<StatementsBody, ApiError> {
-    let boundary = content_type(headers)
+    let boundary = media::content_type(headers)
         .parse::<mime::Mime>()
         .ok()
         .and_then(|media_type| {
@@ -76,29 +67,24 @@ pub(crate) async fn parse_multipart(
                 .get_param(mime::BOUNDARY)
                 .map(|boundary| boundary.as_str().to_owned())
         })
-        .ok_or_else(|| bad_request("Content-Type: multipart/mixed needs a boundary parameter"))?;
+        .ok_or_else(|| {
+            ApiError::bad_request("Content-Type: multipart/mixed needs a boundary parameter")
+        })?;
     let stream = futures::stream::once(async move { Ok::<Bytes, std::io::Error>(body) });
     let mut multipart = multer::Multipart::new(stream, boundary);
     let malformed =
-        |error: multer::Error| bad_request(format!("body: malformed multipart: {error}"));
+        |error: multer::Error| ApiError::bad_request(format!("body: malformed multipart: {error}"));
 
     let first = multipart
         .next_field()
         .await
         .map_err(malformed)?
-        .ok_or_else(|| bad_request("body: a multipart request starts with the statements"))?;
-    let first_type = first
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    if !first_type
-        .split(';')
-        .next()
-        .is_some_and(|media_type| media_type.trim().eq_ignore_ascii_case("application/json"))
-    {
-        return Err(bad_request(format!(
+        .ok_or_else(|| {
+            ApiError::bad_request("body: a multipart request starts with the statements")
+        })?;
+    let first_type = media::content_type(first.headers()).to_owned();
+    if !media::is_media_type(&first_type, "application/json") {
+        return Err(ApiError::bad_request(format!(
             "body: the first part holds the statements as application/json, not {first_type:?}"
         )));
     }
@@ -116,7 +102,7 @@ pub(crate) async fn parse_multipart(
         };
         let sha2 = header(HASH_HEADER)
             .ok_or_else(|| {
-                bad_request(format!(
+                ApiError::bad_request(format!(
                     "body: part {index} has no X-Experience-API-Hash header"
                 ))
             })?
@@ -124,7 +110,7 @@ pub(crate) async fn parse_multipart(
         match header(TRANSFER_ENCODING_HEADER) {
             Some(encoding) if encoding.eq_ignore_ascii_case("binary") => {}
             other => {
-                return Err(bad_request(format!(
+                return Err(ApiError::bad_request(format!(
                     "body: part {index} must have Content-Transfer-Encoding: binary, got {other:?}"
                 )));
             }
@@ -132,9 +118,9 @@ pub(crate) async fn parse_multipart(
         let content_type =
             header(CONTENT_TYPE.as_str()).unwrap_or_else(|| "application/octet-stream".to_owned());
         let data = part.bytes().await.map_err(malformed)?;
-        let actual = hex(&Sha256::digest(&data));
+        let actual = format!("{:x}", Sha256::digest(&data));
         if actual != sha2 {
-            return Err(bad_request(format!(
+            return Err(ApiError::bad_request(format!(
                 "body: part {index} hashes to {actual}, not the {sha2} its X-Experience-API-Hash says"
             )));
         }
@@ -182,7 +168,7 @@ pub(crate) fn check(
                     } else {
                         "send its bytes as a part of a multipart/mixed request"
                     };
-                    return Err(bad_request(format!(
+                    return Err(ApiError::bad_request(format!(
                         "{path}.sha2: {sha2} has no fileUrl and {how}"
                     )));
                 }
@@ -195,7 +181,7 @@ pub(crate) fn check(
         .iter()
         .find(|part| !referenced.contains(&part.sha2))
     {
-        return Err(bad_request(format!(
+        return Err(ApiError::bad_request(format!(
             "body: the part with X-Experience-API-Hash {} is no statement's attachment",
             unused.sha2
         )));
@@ -212,17 +198,18 @@ fn check_signature(
     part: Option<&AttachmentData>,
 ) -> Result<(), ApiError> {
     if content_type != "application/octet-stream" {
-        return Err(bad_request(format!(
+        return Err(ApiError::bad_request(format!(
             "{path}.contentType: a signature is application/octet-stream, not {content_type:?}"
         )));
     }
     let part = part.ok_or_else(|| {
-        bad_request(format!(
+        ApiError::bad_request(format!(
             "{path}: a signature's bytes must be sent as a part"
         ))
     })?;
-    let invalid =
-        |why: &str| bad_request(format!("{path}: the signature is not a valid JWS: {why}"));
+    let invalid = |why: &str| {
+        ApiError::bad_request(format!("{path}: the signature is not a valid JWS: {why}"))
+    };
     let text = std::str::from_utf8(&part.data).map_err(|_| invalid("not text"))?;
     let mut sections = text.trim().split('.');
     let (Some(header), Some(payload), Some(signature), None) = (
@@ -241,7 +228,7 @@ fn check_signature(
     match header.get("alg").and_then(serde_json::Value::as_str) {
         Some("RS256" | "RS384" | "RS512") => {}
         other => {
-            return Err(bad_request(format!(
+            return Err(ApiError::bad_request(format!(
                 "{path}: the signature's algorithm must be RS256, RS384 or RS512, got {other:?}"
             )));
         }
@@ -251,28 +238,14 @@ fn check_signature(
     }
     let payload = decode(payload).map_err(|_| invalid("the payload is not base64url"))?;
     let signed: Statement<'_> = serde_json::from_slice(&payload).map_err(|error| {
-        bad_request(format!(
+        ApiError::bad_request(format!(
             "{path}: the signature's payload is not a statement: {error}"
         ))
     })?;
     if !same_statement(&signed, statement) {
-        return Err(bad_request(format!(
+        return Err(ApiError::bad_request(format!(
             "{path}: the signature's payload differs from the statement it signs"
         )));
     }
     Ok(())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes
-        .iter()
-        .fold(String::with_capacity(64), |mut text, byte| {
-            let _ = write!(text, "{byte:02x}");
-            text
-        })
-}
-
-fn bad_request(message: impl Into<String>) -> ApiError {
-    ApiError::new(ErrorCode::BadRequest, message)
 }

@@ -102,8 +102,20 @@ impl Credentials {
         Ok(Credentials { by_username })
     }
 
+    /// The principal of a request's `Authorization` header (HTTP Basic).
+    pub(crate) fn authenticate_headers(
+        &self,
+        headers: &axum::http::HeaderMap,
+    ) -> Result<Arc<Principal>, ApiError> {
+        self.authenticate(
+            headers
+                .get(AUTHORIZATION)
+                .and_then(|value| value.to_str().ok()),
+        )
+    }
+
     /// The principal of an `Authorization` header's HTTP Basic credentials.
-    pub(crate) fn authenticate(&self, header: Option<&str>) -> Result<Arc<Principal>, ApiError> {
+    fn authenticate(&self, header: Option<&str>) -> Result<Arc<Principal>, ApiError> {
         let unauthorized = || {
             ApiError::new(
                 ErrorCode::Unauthorized,
@@ -145,11 +157,10 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let state = AppState::from_ref(state);
-        let header = parts
-            .headers
-            .get(AUTHORIZATION)
-            .and_then(|value| value.to_str().ok());
-        state.credentials().authenticate(header).map(Authenticated)
+        state
+            .credentials()
+            .authenticate_headers(&parts.headers)
+            .map(Authenticated)
     }
 }
 

@@ -71,6 +71,11 @@ impl ApiError {
         }
     }
 
+    /// The request breaks a rule (400); the message names the field and the rule.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        ApiError::new(ErrorCode::BadRequest, message)
+    }
+
     /// An unexpected failure: logs `context` and the error, tells the client nothing more.
     pub fn internal(context: &str, error: &dyn fmt::Display) -> Self {
         tracing::error!(%error, "{context}");

@@ -12,6 +12,7 @@ mod auth;
 mod coalesce;
 mod config;
 mod error;
+mod media;
 mod metrics;
 mod progress;
 mod read;

@@ -172,7 +172,9 @@ impl Request {
         let mut seen: Vec<&str> = Vec::with_capacity(parameters.len());
         for (name, _) in parameters {
             if seen.contains(&name.as_str()) {
-                return Err(bad_request(format!("{name}: is given more than once")));
+                return Err(ApiError::bad_request(format!(
+                    "{name}: is given more than once"
+                )));
             }
             seen.push(name);
         }
@@ -184,7 +186,7 @@ impl Request {
         };
         if let Some(token) = value("more") {
             if parameters.len() > 1 {
-                return Err(bad_request(
+                return Err(ApiError::bad_request(
                     "more: a more link carries the whole query; send it alone",
                 ));
             }
@@ -195,7 +197,7 @@ impl Request {
                 || ["statementId", "voidedStatementId", "format", "attachments"]
                     .contains(&name.as_str());
             if !known {
-                return Err(bad_request(format!(
+                return Err(ApiError::bad_request(format!(
                     "{name}: is not a parameter of the Statement Resource"
                 )));
             }
@@ -209,7 +211,7 @@ impl Request {
         };
         let single = match (value("statementId"), value("voidedStatementId")) {
             (Some(_), Some(_)) => {
-                return Err(bad_request(
+                return Err(ApiError::bad_request(
                     "statementId, voidedStatementId: give one or the other",
                 ));
             }
@@ -223,7 +225,7 @@ impl Request {
         };
         if let Some((name, id, voided)) = single {
             if let Some(extra) = PAGE_PARAMETERS.iter().find(|extra| value(extra).is_some()) {
-                return Err(bad_request(format!(
+                return Err(ApiError::bad_request(format!(
                     "{extra}: cannot be combined with {name}, which asks for one statement"
                 )));
             }
@@ -232,7 +234,7 @@ impl Request {
         let limit = match value("limit") {
             None => 0,
             Some(text) => text.parse::<u64>().map_err(|_| {
-                bad_request(format!(
+                ApiError::bad_request(format!(
                     "limit: must be a whole number 0 or above, got {text:?}"
                 ))
             })?,
@@ -284,7 +286,7 @@ struct MoreToken {
 
 impl Page {
     fn from_token(token: &str) -> Result<Request, ApiError> {
-        let invalid = || bad_request("more: is not a more link this LRS gave out");
+        let invalid = || ApiError::bad_request("more: is not a more link this LRS gave out");
         let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| invalid())?;
         let MoreToken { page, output } = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
         if page.after.is_none() || page.until_us.is_none() || page.limit == 0 {
@@ -464,7 +466,7 @@ fn boolean<'a>(value: impl Fn(&str) -> Option<&'a str>, name: &str) -> Result<bo
     match value(name) {
         None | Some("false") => Ok(false),
         Some("true") => Ok(true),
-        Some(other) => Err(bad_request(format!(
+        Some(other) => Err(ApiError::bad_request(format!(
             "{name}: must be true or false, got {other:?}"
         ))),
     }
@@ -472,10 +474,6 @@ fn boolean<'a>(value: impl Fn(&str) -> Option<&'a str>, name: &str) -> Result<bo
 
 fn micros(instant: OffsetDateTime) -> u64 {
     u64::try_from(instant.unix_timestamp_nanos() / 1_000).unwrap_or(0)
-}
-
-fn bad_request(message: impl Into<String>) -> ApiError {
-    ApiError::new(ErrorCode::BadRequest, message)
 }
 
 /// `format` in a `more` token, by its parameter value.

@@ -9,7 +9,6 @@ use axum::body::Bytes;
 use axum::extract::Request;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Query, State};
-use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -28,6 +27,7 @@ use crate::auth::{Authenticated, Principal};
 use crate::coalesce::SubmitError;
 use crate::config::WriteMode;
 use crate::error::{ApiError, ErrorCode};
+use crate::media;
 use crate::metrics::{PRODUCE_FAILURES, STATEMENTS_ACCEPTED};
 use crate::state::AppState;
 
@@ -79,13 +79,9 @@ pub(crate) async fn post(
         let body = body.map_err(|rejection| body_error(rejection, state.max_body_bytes()))?;
         return crate::alternate::dispatch(state, headers, parameters, body).await;
     }
-    let principal = state.credentials().authenticate(
-        headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|value| value.to_str().ok()),
-    )?;
+    let principal = state.credentials().authenticate_headers(&headers)?;
     if let Some((name, _)) = parameters.first() {
-        return Err(bad_request(format!(
+        return Err(ApiError::bad_request(format!(
             "{name}: a POST of statements takes no parameters"
         )));
     }
@@ -133,10 +129,14 @@ pub(crate) async fn put_statement(
     let version = request_version(&headers)?;
     let statement_id = match parameters.as_slice() {
         [(name, value)] if name == "statementId" => uuid_parameter("statementId", value)?,
-        [] => return Err(bad_request("statementId: is required to PUT a statement")),
+        [] => {
+            return Err(ApiError::bad_request(
+                "statementId: is required to PUT a statement",
+            ));
+        }
         _ => {
             let names: Vec<&str> = parameters.iter().map(|(name, _)| name.as_str()).collect();
-            return Err(bad_request(format!(
+            return Err(ApiError::bad_request(format!(
                 "a PUT takes only the statementId parameter, got {}",
                 names.join(", ")
             )));
@@ -157,9 +157,12 @@ fn with_statement_id(body: &[u8], statement_id: Uuid) -> Result<Bytes, ApiError>
     struct IdOnly {
         id: Option<serde_json::Value>,
     }
-    let text = std::str::from_utf8(body).map_err(|_| bad_request("body: is not UTF-8"))?;
+    let text =
+        std::str::from_utf8(body).map_err(|_| ApiError::bad_request("body: is not UTF-8"))?;
     let Some(members) = text.trim_start().strip_prefix('{') else {
-        return Err(bad_request("body: a PUT carries one statement object"));
+        return Err(ApiError::bad_request(
+            "body: a PUT carries one statement object",
+        ));
     };
     // Other problems are the normalizer's to report, with their paths.
     let sent_id = serde_json::from_str::<IdOnly>(text)
@@ -175,7 +178,7 @@ fn with_statement_id(body: &[u8], statement_id: Uuid) -> Result<Bytes, ApiError>
         {
             Ok(Bytes::copy_from_slice(body))
         }
-        Some(id) => Err(bad_request(format!(
+        Some(id) => Err(ApiError::bad_request(format!(
             "id: {id} differs from the statementId parameter {statement_id}"
         ))),
     }
@@ -252,7 +255,7 @@ async fn check_against_stored(
                     .get(&target)
                     .is_some_and(|stored| stored.verb_id == VOIDED_VERB);
             if targets_voiding {
-                return Err(bad_request(format!(
+                return Err(ApiError::bad_request(format!(
                     "object.id: statement {} voids {target}, itself a voiding statement; a voiding statement cannot be voided",
                     statement.id
                 )));
@@ -288,10 +291,6 @@ fn same_content(stored: &str, sent: &NormalizedStatement) -> Result<bool, ApiErr
         sent_statement.timestamp = None;
     }
     Ok(same_statement(&stored, &sent_statement))
-}
-
-fn bad_request(message: impl Into<String>) -> ApiError {
-    ApiError::new(ErrorCode::BadRequest, message)
 }
 
 /// The request's `X-Learnstream-Write-Mode`, or the credential's.
@@ -393,12 +392,8 @@ pub(crate) fn request_version(headers: &HeaderMap) -> Result<XapiVersion, ApiErr
 }
 
 fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
-    let content_type = headers
-        .get(CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or_default();
-    let media_type = content_type.split(';').next().unwrap_or_default().trim();
-    if media_type.eq_ignore_ascii_case("application/json") {
+    let content_type = media::content_type(headers);
+    if media::is_media_type(content_type, "application/json") {
         return Ok(());
     }
     Err(ApiError::new(
