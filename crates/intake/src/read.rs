@@ -485,11 +485,7 @@ mod format_name {
         format: &StatementFormat,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(match format {
-            StatementFormat::Exact => "exact",
-            StatementFormat::Ids => "ids",
-            StatementFormat::Canonical => "canonical",
-        })
+        serializer.serialize_str(format.as_str())
     }
 
     pub(super) fn deserialize<'de, D: Deserializer<'de>>(

@@ -18,19 +18,36 @@ pub enum StatementFormat {
     Canonical,
 }
 
+impl StatementFormat {
+    const ALL: [StatementFormat; 3] = [
+        StatementFormat::Exact,
+        StatementFormat::Ids,
+        StatementFormat::Canonical,
+    ];
+
+    /// The `format` parameter's value for this format.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StatementFormat::Exact => "exact",
+            StatementFormat::Ids => "ids",
+            StatementFormat::Canonical => "canonical",
+        }
+    }
+}
+
 impl FromStr for StatementFormat {
     type Err = crate::Error;
 
     fn from_str(text: &str) -> crate::Result<Self> {
-        match text {
-            "exact" => Ok(StatementFormat::Exact),
-            "ids" => Ok(StatementFormat::Ids),
-            "canonical" => Ok(StatementFormat::Canonical),
-            other => Err(crate::Error::invalid(
-                &crate::error::Path::Root.key("format"),
-                format!("must be exact, ids or canonical, got {other:?}"),
-            )),
-        }
+        StatementFormat::ALL
+            .into_iter()
+            .find(|format| format.as_str() == text)
+            .ok_or_else(|| {
+                crate::Error::invalid(
+                    &crate::error::Path::Root.key("format"),
+                    format!("must be exact, ids or canonical, got {text:?}"),
+                )
+            })
     }
 }
 
@@ -347,5 +364,8 @@ mod tests {
             "full".parse::<StatementFormat>().unwrap_err().to_string(),
             "format: must be exact, ids or canonical, got \"full\""
         );
+        for format in StatementFormat::ALL {
+            assert_eq!(format.as_str().parse::<StatementFormat>().unwrap(), format);
+        }
     }
 }
