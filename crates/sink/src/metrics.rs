@@ -3,6 +3,7 @@
 pub(crate) const STATEMENTS_STORED: &str = "learnstream_sink_statements_stored_total";
 pub(crate) const BATCH_ROWS: &str = "learnstream_sink_batch_rows";
 pub(crate) const INSERT_SECONDS: &str = "learnstream_sink_insert_duration_seconds";
+pub(crate) const DELIVERY_SECONDS: &str = "learnstream_sink_delivery_seconds";
 pub(crate) const RETRIES: &str = "learnstream_sink_retries_total";
 pub(crate) const DEAD_LETTERS: &str = "learnstream_sink_dead_letters_total";
 
@@ -14,6 +15,11 @@ pub fn describe() {
         INSERT_SECONDS,
         metrics::Unit::Seconds,
         "time of one successful INSERT of a batch"
+    );
+    metrics::describe_histogram!(
+        DELIVERY_SECONDS,
+        metrics::Unit::Seconds,
+        "time from a message's creation by the producer to its receipt by the sink (clocks of two hosts when they differ)"
     );
     metrics::describe_counter!(
         RETRIES,

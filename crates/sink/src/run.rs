@@ -16,7 +16,9 @@ use uuid::Uuid;
 use crate::batch::{
     Batch, DeadLetter, has_statement_refs, inherit_target_matches, targets_outside, voided_targets,
 };
-use crate::metrics::{BATCH_ROWS, DEAD_LETTERS, INSERT_SECONDS, RETRIES, STATEMENTS_STORED};
+use crate::metrics::{
+    BATCH_ROWS, DEAD_LETTERS, DELIVERY_SECONDS, INSERT_SECONDS, RETRIES, STATEMENTS_STORED,
+};
 use crate::{Result, SinkConfig};
 
 /// How long a shutdown waits for the last batch to be stored before it leaves it to Kafka.
@@ -219,13 +221,22 @@ impl Sink {
         received: Result<BorrowedMessage<'_>, rdkafka::error::KafkaError>,
     ) {
         match received {
-            Ok(message) => batch.add_message(
-                message.partition(),
-                message.offset(),
-                message.key(),
-                message.payload(),
-                Instant::now(),
-            ),
+            Ok(message) => {
+                if let Some(created) = message.timestamp().to_millis() {
+                    let now = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |since| since.as_millis() as i64);
+                    metrics::histogram!(DELIVERY_SECONDS)
+                        .record(now.saturating_sub(created).max(0) as f64 / 1000.0);
+                }
+                batch.add_message(
+                    message.partition(),
+                    message.offset(),
+                    message.key(),
+                    message.payload(),
+                    Instant::now(),
+                );
+            }
             // librdkafka recovers from broker errors by itself; they are worth a log line.
             Err(error) => tracing::warn!(%error, "kafka consumer error"),
         }
