@@ -4,10 +4,14 @@
 //! between parts and attachments is refused with 400.
 
 use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use learnstream_cli::Roles;
 use learnstream_tests::{App, drop_database, isolated_config, kafka_brokers, statement};
 use reqwest::StatusCode;
+use rsa::PrivateKey;
+use rsa::pkcs1::DecodeRsaPrivateKey as _;
+use rsa::pkcs1v15::SigningKey;
+use rsa::signature::{SignatureEncoding as _, Signer as _};
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 use uuid::Uuid;
@@ -18,7 +22,7 @@ fn sha256(data: &[u8]) -> String {
     Sha256::digest(data)
         .iter()
         .map(|byte| format!("{byte:02x}"))
-        .collect()
+        .collect::<String>()
 }
 
 fn attachment_metadata(usage_type: &str, content_type: &str, data: &[u8]) -> Value {
@@ -47,6 +51,36 @@ fn jws(algorithm: &str, payload: &[u8]) -> Vec<u8> {
     // itself against; these bytes stand in for one.
     let signature = URL_SAFE_NO_PAD.encode([7u8; 256]);
     format!("{header}.{payload}.{signature}").into_bytes()
+}
+
+/// The DER bytes of the first PEM block in `pem`.
+fn pem_der(pem: &str) -> Vec<u8> {
+    let body: String = pem
+        .lines()
+        .skip_while(|line| !line.starts_with("-----BEGIN"))
+        .skip(1)
+        .take_while(|line| !line.starts_with("-----END"))
+        .collect();
+    STANDARD.decode(body).expect("PEM body is base64")
+}
+
+/// An RS256 JWS of `payload` signed with the xAPI specification's example key, carrying
+/// `certificates` (PEM) as its `x5c` chain.
+fn x5c_jws(payload: &[u8], certificates: &[&str]) -> Vec<u8> {
+    let key = PrivateKey::from_pkcs1_der(&pem_der(include_str!("data/xapi-spec-example.key.pem")))
+        .expect("the example key parses");
+    let x5c: Vec<String> = certificates
+        .iter()
+        .map(|pem| STANDARD.encode(pem_der(pem)))
+        .collect();
+    let header = URL_SAFE_NO_PAD.encode(json!({"alg": "RS256", "x5c": x5c}).to_string());
+    let signing_input = format!("{header}.{}", URL_SAFE_NO_PAD.encode(payload));
+    let signature = SigningKey::<Sha256>::new(key).sign(signing_input.as_bytes());
+    format!(
+        "{signing_input}.{}",
+        URL_SAFE_NO_PAD.encode(signature.to_bytes())
+    )
+    .into_bytes()
 }
 
 #[tokio::test]
@@ -235,6 +269,72 @@ async fn a_signature_is_a_jws_of_the_statement_it_signs() -> anyhow::Result<()> 
         let message = answer["error"]["message"].as_str().unwrap_or_default();
         assert!(message.contains(expected), "{expected}: {message}");
     }
+
+    app.stop().await?;
+    drop_database(&config).await
+}
+
+/// Data 2.6: when the JWS header carries an X.509 certificate, the signature must verify against
+/// it; a signature that does not is refused with 400 and nothing of the request is stored.
+#[tokio::test]
+async fn a_signature_with_an_x5c_certificate_verifies_against_it() -> anyhow::Result<()> {
+    let config = isolated_config(&kafka_brokers());
+    let app = App::start(config.clone(), Roles::IntakeAndSink).await?;
+    let client = app.client();
+    let certificate = include_str!("data/xapi-spec-example.cert.pem");
+    let authority = include_str!("data/xapi-spec-example-ca.cert.pem");
+
+    let post_signed = |sent: &Value, signature: Vec<u8>| {
+        let mut with_signature = sent.clone();
+        with_signature["attachments"] = json!([attachment_metadata(
+            "http://adlnet.gov/expapi/attachments/signature",
+            "application/octet-stream",
+            &signature
+        )]);
+        let body = multipart(
+            &with_signature,
+            &[("application/octet-stream", sha256(&signature), &signature)],
+        );
+        client.post_multipart(BOUNDARY, body)
+    };
+
+    let id = Uuid::new_v4();
+    let mut sent = statement(1, "passed");
+    sent["id"] = json!(id);
+    let signature = x5c_jws(sent.to_string().as_bytes(), &[certificate, authority]);
+    let (status, answer) = post_signed(&sent, signature).await?;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let (status, stored) = client.get_statement(id).await?;
+    assert_eq!(status, StatusCode::OK, "{stored}");
+    assert_eq!(
+        stored["attachments"][0]["usageType"],
+        "http://adlnet.gov/expapi/attachments/signature"
+    );
+
+    // A signature with one bit changed, and a chain that starts with the CA's certificate
+    // instead of the signer's.
+    let refused_id = Uuid::new_v4();
+    let mut refused = statement(1, "passed");
+    refused["id"] = json!(refused_id);
+    let tampered = {
+        let jws = String::from_utf8(x5c_jws(refused.to_string().as_bytes(), &[certificate]))?;
+        let (signing_input, signature) = jws.rsplit_once('.').expect("three sections");
+        let mut signature = URL_SAFE_NO_PAD.decode(signature)?;
+        signature[100] ^= 1;
+        format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature)).into_bytes()
+    };
+    let wrong_certificate = x5c_jws(refused.to_string().as_bytes(), &[authority, certificate]);
+    for (what, signature) in [("tampered", tampered), ("CA first", wrong_certificate)] {
+        let (status, answer) = post_signed(&refused, signature).await?;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{what}: {answer}");
+        let message = answer["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains("does not verify against the certificate in its x5c header"),
+            "{what}: {message}"
+        );
+    }
+    let (status, answer) = client.get_statement(refused_id).await?;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{answer}");
 
     app.stop().await?;
     drop_database(&config).await

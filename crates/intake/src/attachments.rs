@@ -5,7 +5,8 @@
 //! `application/json`, then one part per attachment with `X-Experience-API-Hash` (its SHA-256)
 //! and `Content-Transfer-Encoding: binary`. The intake checks every hash, that every attachment
 //! without a `fileUrl` has its part and every part its attachment, and that each signature is a
-//! JWS (RS256, RS384 or RS512) whose payload is the statement it signs.
+//! JWS (RS256, RS384 or RS512) whose payload is the statement it signs and which, when its header
+//! carries an `x5c` certificate, verifies against that certificate (`jws.rs`).
 //!
 //! Where the bytes live: in the same Kafka message as the statements (`statement-batch` v1,
 //! `attachments`), so a request's statements and attachments are durable together and
@@ -16,13 +17,12 @@
 use axum::body::Bytes;
 use axum::http::HeaderMap;
 use axum::http::header::CONTENT_TYPE;
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use learnstream_kafka::AttachmentData;
 use learnstream_xapi::{NormalizedStatement, Statement, same_statement};
 use sha2::{Digest as _, Sha256};
 
 use crate::error::ApiError;
+use crate::jws::{Jws, JwsError};
 use crate::media;
 
 /// The usage type of a statement signature (Data 2.6).
@@ -118,7 +118,7 @@ pub(crate) async fn parse_multipart(
         let content_type =
             header(CONTENT_TYPE.as_str()).unwrap_or_else(|| "application/octet-stream".to_owned());
         let data = part.bytes().await.map_err(malformed)?;
-        let actual = format!("{:x}", Sha256::digest(&data));
+        let actual = base16ct::lower::encode_string(&Sha256::digest(&data));
         if actual != sha2 {
             return Err(ApiError::bad_request(format!(
                 "body: part {index} hashes to {actual}, not the {sha2} its X-Experience-API-Hash says"
@@ -207,37 +207,11 @@ fn check_signature(
             "{path}: a signature's bytes must be sent as a part"
         ))
     })?;
-    let invalid = |why: &str| {
-        ApiError::bad_request(format!("{path}: the signature is not a valid JWS: {why}"))
-    };
-    let text = std::str::from_utf8(&part.data).map_err(|_| invalid("not text"))?;
-    let mut sections = text.trim().split('.');
-    let (Some(header), Some(payload), Some(signature), None) = (
-        sections.next(),
-        sections.next(),
-        sections.next(),
-        sections.next(),
-    ) else {
-        return Err(invalid("a compact JWS has three dot-separated parts"));
-    };
-    let decode = |section: &str| URL_SAFE_NO_PAD.decode(section.trim_end_matches('='));
-    let header: serde_json::Value = decode(header)
-        .ok()
-        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-        .ok_or_else(|| invalid("the header is not base64url JSON"))?;
-    match header.get("alg").and_then(serde_json::Value::as_str) {
-        Some("RS256" | "RS384" | "RS512") => {}
-        other => {
-            return Err(ApiError::bad_request(format!(
-                "{path}: the signature's algorithm must be RS256, RS384 or RS512, got {other:?}"
-            )));
-        }
-    }
-    if decode(signature).map_or(true, |bytes| bytes.is_empty()) {
-        return Err(invalid("the signature is empty or not base64url"));
-    }
-    let payload = decode(payload).map_err(|_| invalid("the payload is not base64url"))?;
-    let signed: Statement<'_> = serde_json::from_slice(&payload).map_err(|error| {
+    let jws = std::str::from_utf8(&part.data)
+        .map_err(|_| JwsError::Malformed("not text"))
+        .and_then(Jws::verify)
+        .map_err(|error| ApiError::bad_request(format!("{path}: {error}")))?;
+    let signed: Statement<'_> = serde_json::from_slice(&jws.payload).map_err(|error| {
         ApiError::bad_request(format!(
             "{path}: the signature's payload is not a statement: {error}"
         ))

@@ -12,6 +12,7 @@ mod auth;
 mod coalesce;
 mod config;
 mod error;
+mod jws;
 mod media;
 mod metrics;
 mod progress;
