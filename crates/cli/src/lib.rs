@@ -3,9 +3,11 @@
 //! or for a lone sink only health and metrics) and a sink task, both stopping cleanly on
 //! shutdown.
 //!
-//! `main.rs` only parses arguments, sets up logging and signals, and calls [`start`]; the
-//! end-to-end tests call [`start`] the same way.
+//! [`run_command_line`] (`command.rs`) parses arguments, sets up logging and signals, and calls
+//! [`start`]; the end-to-end tests call [`start`] the same way, or run the command line as a
+//! process of their own.
 
+mod command;
 mod config;
 
 use std::net::SocketAddr;
@@ -19,6 +21,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+pub use command::run_command_line;
 pub use config::{Config, LogConfig, LogFormat, ValidatedConfig};
 
 /// Which parts of learnstream a process runs.

@@ -1,125 +1,12 @@
 //! `learnstream`: an xAPI Learning Record Store that streams statements through Kafka into
 //! ClickHouse. See the README for the commands and the configuration.
 
-use std::path::PathBuf;
-use std::time::Duration;
-
-use anyhow::Context as _;
-use clap::{Parser, Subcommand};
-use learnstream_cli::{Config, LogConfig, LogFormat, Roles};
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
-use tokio_util::sync::CancellationToken;
-use tracing_subscriber::EnvFilter;
-
 /// Parsing a statement allocates a few dozen small strings; mimalloc serves them about a fifth
 /// faster than glibc's allocator (bench/RESULTS.md).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[derive(Debug, Parser)]
-#[command(
-    name = "learnstream",
-    version,
-    about = "xAPI LRS: statements through Kafka into ClickHouse"
-)]
-struct Cli {
-    /// TOML configuration file; `LEARNSTREAM_*` environment variables override it.
-    #[arg(long, short, global = true, env = "LEARNSTREAM_CONFIG")]
-    config: Option<PathBuf>,
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// Run the LRS endpoints and the sink in one process (migrates first).
-    Serve,
-    /// Run only the LRS endpoints.
-    Intake,
-    /// Run only the sink: Kafka into ClickHouse (migrates first).
-    Sink,
-    /// Apply the ClickHouse migrations and exit.
-    Migrate,
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
-    let config = Config::load(cli.config.as_deref())?;
-    init_logging(&config.log)?;
-    let roles = match cli.command {
-        Command::Serve => Roles::IntakeAndSink,
-        Command::Intake => Roles::Intake,
-        Command::Sink => Roles::Sink,
-        Command::Migrate => {
-            let validated = config.validate(false)?;
-            let report = learnstream_store::migrate(&validated.config.clickhouse).await?;
-            tracing::info!(
-                applied = ?report.applied,
-                already_applied = ?report.already_applied,
-                "migrations done"
-            );
-            return Ok(());
-        }
-    };
-    let validated = config.validate(roles != Roles::Sink)?;
-    let metrics = install_metrics()?;
-    let shutdown = CancellationToken::new();
-    tokio::spawn(stop_on_signal(shutdown.clone()));
-    let started = learnstream_cli::start(validated, roles, Some(metrics), shutdown).await?;
-    started.wait().await
-}
-
-fn init_logging(config: &LogConfig) -> anyhow::Result<()> {
-    let filter = EnvFilter::try_from_default_env()
-        .or_else(|_| EnvFilter::try_new(&config.filter))
-        .with_context(|| format!("log.filter: {:?} is not a valid filter", config.filter))?;
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
-    match config.format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
-    }
-    Ok(())
-}
-
-fn install_metrics() -> anyhow::Result<PrometheusHandle> {
-    let handle = PrometheusBuilder::new()
-        .install_recorder()
-        .context("installing the metrics recorder")?;
-    learnstream_intake::describe_metrics();
-    learnstream_sink::describe_metrics();
-    let upkeep = handle.clone();
-    tokio::spawn(async move {
-        let mut interval = tokio::time::interval(Duration::from_secs(5));
-        loop {
-            interval.tick().await;
-            upkeep.run_upkeep();
-        }
-    });
-    Ok(handle)
-}
-
-/// Cancels `shutdown` on SIGINT or SIGTERM: the HTTP server drains, the sink stores its batch.
-async fn stop_on_signal(shutdown: CancellationToken) {
-    let interrupt = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(error) => {
-                tracing::error!(%error, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = interrupt => {}
-        () = terminate => {}
-    }
-    tracing::info!("shutting down");
-    shutdown.cancel();
+    learnstream_cli::run_command_line().await
 }
