@@ -11,7 +11,10 @@
 #   scripts/services.sh kafka-kill NAME       use their own), kill -9 it,
 #   scripts/services.sh kafka-down NAME       or stop it with SIGTERM,
 #   scripts/services.sh kafka-purge NAME      or stop it and delete its data
-#   scripts/services.sh clickhouse-down       stop ClickHouse only (fault tests)
+#   scripts/services.sh clickhouse-up NAME HTTP_PORT TCP_PORT   start another ClickHouse (fault
+#   scripts/services.sh clickhouse-down [NAME]                  tests stop theirs), stop one
+#                                                               (main by default),
+#   scripts/services.sh clickhouse-purge NAME                   or stop it and delete its data
 #
 # Environment: LEARNSTREAM_DATA_DIR (default .data), LEARNSTREAM_KAFKA_PORT (9092),
 # LEARNSTREAM_CLICKHOUSE_PORT (8123), LEARNSTREAM_CLICKHOUSE_TCP_PORT (9000).
@@ -128,15 +131,20 @@ kafka_up() {
     log "kafka $name: 127.0.0.1:$port (data $dir)"
 }
 
+# clickhouse_up NAME HTTP_PORT TCP_PORT: "main" is the shared server in $DATA/clickhouse; any
+# other name is a server of its own (fault tests stop and start it) in $DATA/clickhouse-NAME.
 clickhouse_up() {
-    local dir=$DATA/clickhouse
+    local name=$1 http_port=$2 tcp_port=$3
+    local dir
+    dir=$(clickhouse_dir "$name")
     mkdir -p "$dir/log" "$dir/data" "$dir/tmp"
-    if pid_alive "$dir/pid" && clickhouse_answers; then
-        log "clickhouse already runs on http://127.0.0.1:$CLICKHOUSE_PORT"
+    if pid_alive "$dir/pid" && clickhouse_answers "$http_port"; then
+        log "clickhouse $name already runs on http://127.0.0.1:$http_port"
         return
     fi
-    port_open "$CLICKHOUSE_PORT" && die "port $CLICKHOUSE_PORT is taken by another process"
-    sed -e "s|@DATA@|$dir|g" -e "s|@HTTP_PORT@|$CLICKHOUSE_PORT|g" -e "s|@TCP_PORT@|$CLICKHOUSE_TCP_PORT|g" \
+    port_open "$http_port" && die "port $http_port is taken by another process"
+    port_open "$tcp_port" && die "port $tcp_port is taken by another process"
+    sed -e "s|@DATA@|$dir|g" -e "s|@HTTP_PORT@|$http_port|g" -e "s|@TCP_PORT@|$tcp_port|g" \
         "$ROOT/scripts/clickhouse/config.xml.in" >"$dir/config.xml"
     cp "$ROOT/scripts/clickhouse/users.xml" "$dir/users.xml"
     local server
@@ -147,16 +155,20 @@ clickhouse_up() {
         nohup $server --config-file="$dir/config.xml" >>"$dir/log/stdout.log" 2>&1 &
         echo $! >"$dir/pid"
     )
-    wait_until "clickhouse" 90 clickhouse_answers
-    log "clickhouse: http://127.0.0.1:$CLICKHOUSE_PORT ($(clickhouse_version), data $dir)"
+    wait_until "clickhouse $name" 90 clickhouse_answers "$http_port"
+    log "clickhouse $name: http://127.0.0.1:$http_port ($(clickhouse_version "$http_port"), data $dir)"
+}
+
+clickhouse_dir() {
+    if [ "$1" = main ]; then echo "$DATA/clickhouse"; else echo "$DATA/clickhouse-$1"; fi
 }
 
 clickhouse_answers() {
-    [ "$(curl -s --max-time 2 "http://127.0.0.1:$CLICKHOUSE_PORT/ping" 2>/dev/null)" = "Ok." ]
+    [ "$(curl -s --max-time 2 "http://127.0.0.1:$1/ping" 2>/dev/null)" = "Ok." ]
 }
 
 clickhouse_version() {
-    curl -s --max-time 2 "http://127.0.0.1:$CLICKHOUSE_PORT/?query=SELECT%20version()" 2>/dev/null
+    curl -s --max-time 2 "http://127.0.0.1:$1/?query=SELECT%20version()" 2>/dev/null
 }
 
 status() {
@@ -166,8 +178,8 @@ status() {
         name=${dir##*/kafka-}
         if pid_alive "$dir/pid"; then echo "kafka $name: running (pid $(cat "$dir/pid"))"; else echo "kafka $name: stopped"; fi
     done
-    if pid_alive "$DATA/clickhouse/pid" && clickhouse_answers; then
-        echo "clickhouse: running on http://127.0.0.1:$CLICKHOUSE_PORT ($(clickhouse_version))"
+    if pid_alive "$DATA/clickhouse/pid" && clickhouse_answers "$CLICKHOUSE_PORT"; then
+        echo "clickhouse: running on http://127.0.0.1:$CLICKHOUSE_PORT ($(clickhouse_version "$CLICKHOUSE_PORT"))"
     else
         echo "clickhouse: stopped"
     fi
@@ -180,15 +192,14 @@ case "$command" in
         install_tansu
         install_clickhouse
         kafka_up main "$KAFKA_PORT"
-        clickhouse_up
+        clickhouse_up main "$CLICKHOUSE_PORT" "$CLICKHOUSE_TCP_PORT"
         echo "kafka      127.0.0.1:$KAFKA_PORT"
         echo "clickhouse http://127.0.0.1:$CLICKHOUSE_PORT"
         ;;
     down)
-        for dir in "$DATA"/kafka-*; do
+        for dir in "$DATA"/kafka-* "$DATA"/clickhouse*; do
             [ -d "$dir" ] && stop_pid "$dir/pid"
         done
-        stop_pid "$DATA/clickhouse/pid"
         log "stopped"
         ;;
     status) status ;;
@@ -199,9 +210,15 @@ case "$command" in
         stop_pid "$DATA/kafka-${2:?name}/pid"
         rm -rf "${DATA:?}/kafka-$2"
         ;;
-    clickhouse-down) stop_pid "$DATA/clickhouse/pid" ;;
+    clickhouse-up) install_clickhouse; clickhouse_up "${2:?name}" "${3:?http port}" "${4:?tcp port}" ;;
+    clickhouse-down) stop_pid "$(clickhouse_dir "${2:-main}")/pid" ;;
+    clickhouse-purge)
+        [ "${2:?name}" != main ] || die "clickhouse-purge is for a test's own server, not main"
+        stop_pid "$(clickhouse_dir "$2")/pid"
+        rm -rf "$(clickhouse_dir "$2")"
+        ;;
     *)
-        sed -n '2,18p' "${BASH_SOURCE[0]}" >&2
+        sed -n '2,20p' "${BASH_SOURCE[0]}" >&2
         exit 2
         ;;
 esac
