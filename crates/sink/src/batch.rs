@@ -45,11 +45,10 @@ impl Batch {
         now: Instant,
     ) {
         self.started.get_or_insert(now);
-        let previous = self.last_offsets.insert(partition, offset);
-        debug_assert!(
-            previous.is_none_or(|previous| previous < offset),
-            "offsets only grow"
-        );
+        // After a rebalance hands a partition back to this consumer, Kafka delivers again from
+        // the committed offset: the batch may see an offset twice. It still covers the highest.
+        let last = self.last_offsets.entry(partition).or_insert(offset);
+        *last = (*last).max(offset);
         let payload = payload.unwrap_or_default();
         match rows_from_payload(payload) {
             Ok((rows, attachments)) => {
@@ -78,6 +77,12 @@ impl Batch {
     /// When the batch must be flushed even if it is not full.
     pub(crate) fn deadline(&self, max_wait: Duration) -> Option<Instant> {
         self.started.map(|started| started + max_wait)
+    }
+
+    /// How long ago the batch's first message arrived.
+    pub(crate) fn age(&self) -> Duration {
+        self.started
+            .map_or(Duration::ZERO, |started| started.elapsed())
     }
 
     /// Whether the batch's first message arrived at least `age` ago (an empty batch is not).
@@ -294,6 +299,21 @@ mod tests {
         assert_eq!(
             batch.deadline(Duration::from_secs(1)),
             Some(now + Duration::from_secs(1))
+        );
+    }
+
+    #[test]
+    fn a_partition_delivered_again_after_a_rebalance_keeps_its_highest_offset() {
+        let good = encode_batch("t", [STATEMENT], &[]);
+        let mut batch = Batch::default();
+        for offset in [5, 6, 7, 5, 6] {
+            batch.add_message(2, offset, None, Some(&good), Instant::now());
+        }
+        assert_eq!(batch.last_offsets, BTreeMap::from([(2, 7)]));
+        assert_eq!(
+            batch.rows.len(),
+            5,
+            "the repeats land once, by the table's key"
         );
     }
 
