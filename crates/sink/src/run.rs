@@ -125,6 +125,7 @@ impl Sink {
     /// offsets. Retries until it succeeds; returns false if `stop` interrupted it, in which case
     /// no offset was stored and Kafka delivers the batch again.
     async fn flush(&self, mut batch: Batch, stop: &CancellationToken) -> bool {
+        let flush_started = Instant::now();
         if has_statement_refs(&batch.rows) {
             let outside = targets_outside(&batch.rows);
             let stored = if outside.is_empty() {
@@ -210,6 +211,9 @@ impl Sink {
         tracing::debug!(
             rows = batch.rows.len(),
             dead_letters = batch.dead_letters.len(),
+            collected_ms =
+                batch.age().as_millis() as u64 - flush_started.elapsed().as_millis() as u64,
+            stored_ms = flush_started.elapsed().as_millis() as u64,
             "batch stored"
         );
         true
