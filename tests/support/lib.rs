@@ -241,6 +241,21 @@ impl LrsClient {
         Ok(serde_json::from_value(answer)?)
     }
 
+    /// POSTs statements with `X-Learnstream-Write-Mode: mode`; like [`Self::post_statements`].
+    pub async fn post_statements_with_mode(
+        &self,
+        body: &Value,
+        mode: &str,
+    ) -> anyhow::Result<Vec<Uuid>> {
+        let (status, answer) = self
+            .post_raw_with(&body.to_string(), &[("X-Learnstream-Write-Mode", mode)])
+            .await?;
+        if status != StatusCode::OK {
+            bail!("POST /xapi/statements answered {status}: {answer}");
+        }
+        Ok(serde_json::from_value(answer)?)
+    }
+
     /// GET `/xapi/statements?statementId=…`.
     pub async fn get_statement(&self, id: Uuid) -> anyhow::Result<(StatusCode, Value)> {
         let response = self.get(&[("statementId", &id.to_string())]).await?;
@@ -259,18 +274,31 @@ impl LrsClient {
 }
 
 /// Polls `probe` until it yields a value, for at most [`PATIENCE`].
-pub async fn wait_for<T, F, Fut>(what: &str, mut probe: F) -> anyhow::Result<T>
+pub async fn wait_for<T, F, Fut>(what: &str, probe: F) -> anyhow::Result<T>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = anyhow::Result<Option<T>>>,
 {
-    let deadline = Instant::now() + PATIENCE;
+    wait_for_within(PATIENCE, what, probe).await
+}
+
+/// Polls `probe` until it yields a value, for at most `patience`.
+pub async fn wait_for_within<T, F, Fut>(
+    patience: Duration,
+    what: &str,
+    mut probe: F,
+) -> anyhow::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = anyhow::Result<Option<T>>>,
+{
+    let deadline = Instant::now() + patience;
     loop {
         if let Some(value) = probe().await? {
             return Ok(value);
         }
         if Instant::now() > deadline {
-            bail!("gave up waiting for {what} after {PATIENCE:?}");
+            bail!("gave up waiting for {what} after {patience:?}");
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -359,4 +387,315 @@ fn services(arguments: &[&str]) -> anyhow::Result<()> {
         "scripts/services.sh {arguments:?} failed: {status}"
     );
     Ok(())
+}
+
+/// A free TCP port on loopback (free when asked; the caller binds it soon after).
+pub fn free_port() -> anyhow::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// A ClickHouse server of the test's own, started through `scripts/services.sh`, so the test may
+/// stop and start it without disturbing other tests.
+#[derive(Debug)]
+pub struct OwnClickHouse {
+    pub name: String,
+    pub http_port: u16,
+    tcp_port: u16,
+}
+
+impl OwnClickHouse {
+    pub fn start() -> anyhow::Result<OwnClickHouse> {
+        let server = OwnClickHouse {
+            name: unique_name("clickhouse"),
+            http_port: free_port()?,
+            tcp_port: free_port()?,
+        };
+        server.up()?;
+        Ok(server)
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.http_port)
+    }
+
+    pub fn up(&self) -> anyhow::Result<()> {
+        services(&[
+            "clickhouse-up",
+            &self.name,
+            &self.http_port.to_string(),
+            &self.tcp_port.to_string(),
+        ])
+    }
+
+    /// Stops the server (SIGTERM, then SIGKILL if it does not stop within 30 s).
+    pub fn stop(&self) -> anyhow::Result<()> {
+        services(&["clickhouse-down", &self.name])
+    }
+}
+
+impl Drop for OwnClickHouse {
+    fn drop(&mut self) {
+        let _ = services(&["clickhouse-purge", &self.name]);
+    }
+}
+
+/// `learnstream` as a process of its own (the test package's copy of the command line), with
+/// the test's configuration passed as `LEARNSTREAM_*` environment variables.
+#[derive(Debug)]
+pub struct Process {
+    child: std::process::Child,
+    pub http_address: String,
+}
+
+impl Process {
+    /// Starts `learnstream <command>` (`sink`, `intake` or `serve`) and waits until it answers
+    /// `/health`. `binary` is the test's `env!("CARGO_BIN_EXE_learnstream-under-test")`, which
+    /// cargo sets for test targets only.
+    pub async fn start(binary: &str, config: &Config, command: &str) -> anyhow::Result<Process> {
+        let http_address = format!("127.0.0.1:{}", free_port()?);
+        let variables = [
+            ("LEARNSTREAM_HTTP__LISTEN", http_address.clone()),
+            ("LEARNSTREAM_KAFKA__BROKERS", config.kafka.brokers.clone()),
+            (
+                "LEARNSTREAM_KAFKA__STATEMENTS_TOPIC",
+                config.kafka.statements_topic.clone(),
+            ),
+            (
+                "LEARNSTREAM_KAFKA__DEAD_LETTER_TOPIC",
+                config.kafka.dead_letter_topic.clone(),
+            ),
+            (
+                "LEARNSTREAM_KAFKA__PARTITIONS",
+                config.kafka.partitions.to_string(),
+            ),
+            ("LEARNSTREAM_CLICKHOUSE__URL", config.clickhouse.url.clone()),
+            (
+                "LEARNSTREAM_CLICKHOUSE__DATABASE",
+                config.clickhouse.database.clone(),
+            ),
+            ("LEARNSTREAM_SINK__GROUP_ID", config.sink.group_id.clone()),
+            (
+                "LEARNSTREAM_SINK__MAX_BATCH_WAIT_MS",
+                config.sink.max_batch_wait_ms.to_string(),
+            ),
+            (
+                "LEARNSTREAM_SINK__LINGER_MS",
+                config.sink.linger_ms.to_string(),
+            ),
+            (
+                "LEARNSTREAM_SINK__MAX_RETRY_BACKOFF_MS",
+                config.sink.max_retry_backoff_ms.to_string(),
+            ),
+        ];
+        let child = Command::new(binary)
+            .arg(command)
+            .envs(variables)
+            .env("RUST_LOG", "info,librdkafka=warn")
+            .stdin(std::process::Stdio::null())
+            .spawn()
+            .context("starting learnstream-under-test")?;
+        let process = Process {
+            child,
+            http_address,
+        };
+        let health = format!("http://{}/health", process.http_address);
+        wait_for("the learnstream process to answer /health", || async {
+            Ok(reqwest::get(&health)
+                .await
+                .ok()
+                .filter(|response| response.status().is_success())
+                .map(drop))
+        })
+        .await?;
+        Ok(process)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// `kill -9`: the process gets no chance to store or commit anything.
+    pub fn kill(mut self) -> anyhow::Result<()> {
+        self.child.kill()?;
+        self.child.wait()?;
+        Ok(())
+    }
+
+    /// SIGTERM, then waits for the process to exit and returns how it exited.
+    pub async fn terminate(mut self) -> anyhow::Result<std::process::ExitStatus> {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.pid().to_string()])
+            .status()?;
+        anyhow::ensure!(status.success(), "kill -TERM failed: {status}");
+        wait_for("the learnstream process to exit", || {
+            let exited = self.child.try_wait();
+            async move { Ok(exited?) }
+        })
+        .await
+    }
+
+    /// The process's `learnstream_sink_statements_stored_total`.
+    pub async fn statements_stored(&self) -> anyhow::Result<u64> {
+        let metrics = reqwest::get(format!("http://{}/metrics", self.http_address))
+            .await?
+            .text()
+            .await?;
+        Ok(metrics
+            .lines()
+            .find_map(|line| line.strip_prefix("learnstream_sink_statements_stored_total "))
+            .map(|value| value.trim().parse::<f64>())
+            .transpose()?
+            .unwrap_or(0.0) as u64)
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// A vendor that keeps posting batches of statements (throughput mode answers once Kafka has
+/// them) until stopped, and remembers which statements the LRS acknowledged. A POST that fails
+/// (the broker is down, say) is not acknowledged and is tried again with new statements.
+#[derive(Debug)]
+pub struct Writer {
+    stop: CancellationToken,
+    acknowledged: std::sync::Arc<std::sync::Mutex<Vec<Uuid>>>,
+    failures: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Writer {
+    /// Posts `per_request` statements per request, pausing `pause` after each.
+    pub fn start(client: LrsClient, per_request: u32, pause: Duration) -> Writer {
+        let stop = CancellationToken::new();
+        let acknowledged = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let failures = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let task = tokio::spawn({
+            let stop = stop.clone();
+            let acknowledged = acknowledged.clone();
+            let failures = failures.clone();
+            async move {
+                let mut learner = 0;
+                while !stop.is_cancelled() {
+                    let batch = Value::Array(
+                        (0..per_request)
+                            .map(|offset| statement(learner + offset, "answered"))
+                            .collect(),
+                    );
+                    learner += per_request;
+                    match client.post_statements_with_mode(&batch, "throughput").await {
+                        Ok(ids) => acknowledged.lock().expect("not poisoned").extend(ids),
+                        Err(_) => {
+                            failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        }
+                    }
+                    tokio::time::sleep(pause).await;
+                }
+            }
+        });
+        Writer {
+            stop,
+            acknowledged,
+            failures,
+            task,
+        }
+    }
+
+    pub fn acknowledged(&self) -> usize {
+        self.acknowledged.lock().expect("not poisoned").len()
+    }
+
+    pub fn failures(&self) -> usize {
+        self.failures.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Waits until at least `count` statements are acknowledged in all.
+    pub async fn wait_acknowledged(&self, count: usize) -> anyhow::Result<()> {
+        wait_for(&format!("{count} acknowledged statements"), || async {
+            Ok((self.acknowledged() >= count).then_some(()))
+        })
+        .await
+    }
+
+    /// Stops posting and returns every acknowledged statement id.
+    pub async fn finish(self) -> anyhow::Result<Vec<Uuid>> {
+        self.stop.cancel();
+        self.task.await?;
+        Ok(std::mem::take(
+            &mut *self.acknowledged.lock().expect("not poisoned"),
+        ))
+    }
+}
+
+/// Waits until every acknowledged statement is stored, then checks what a district sees: every
+/// one of them exactly once in the LRS's answers (all pages of `GET /xapi/statements`). Returns
+/// (rows in the table, distinct statements): rows above distinct are repeats that the
+/// ReplacingMergeTree and the queries absorb.
+pub async fn assert_each_visible_once(
+    config: &Config,
+    client: &LrsClient,
+    acknowledged: &[Uuid],
+) -> anyhow::Result<(u64, u64)> {
+    let expected: std::collections::HashSet<Uuid> = acknowledged.iter().copied().collect();
+    anyhow::ensure!(
+        expected.len() == acknowledged.len(),
+        "the LRS answered an id twice"
+    );
+    let clickhouse = config.clickhouse.client();
+    wait_for("every acknowledged statement to be stored", || async {
+        let stored: Vec<String> = clickhouse
+            .query("SELECT DISTINCT toString(statement_id) FROM statements WHERE tenant = ?")
+            .bind(TENANT)
+            .fetch_all()
+            .await?;
+        let stored: std::collections::HashSet<Uuid> = stored
+            .iter()
+            .filter_map(|id| Uuid::parse_str(id).ok())
+            .collect();
+        Ok(expected.is_subset(&stored).then_some(()))
+    })
+    .await?;
+
+    let mut seen = std::collections::HashSet::new();
+    let mut next = Some("/xapi/statements?limit=500".to_owned());
+    while let Some(path) = next.take() {
+        let response = client.get_path(&path).await?;
+        anyhow::ensure!(
+            response.status() == StatusCode::OK,
+            "GET {path}: {}",
+            response.status()
+        );
+        let page: Value = response.json().await?;
+        for statement in page["statements"]
+            .as_array()
+            .context("a statements array")?
+        {
+            let id: Uuid = statement["id"].as_str().context("an id")?.parse()?;
+            anyhow::ensure!(
+                seen.insert(id),
+                "statement {id} appears twice in the LRS's answers"
+            );
+        }
+        next = page["more"]
+            .as_str()
+            .filter(|more| !more.is_empty())
+            .map(str::to_owned);
+    }
+    let missing = expected.difference(&seen).count();
+    anyhow::ensure!(
+        missing == 0,
+        "{missing} acknowledged statements are not in the LRS's answers"
+    );
+
+    let (rows, distinct): (u64, u64) = clickhouse
+        .query("SELECT count(), uniqExact(statement_id) FROM statements WHERE tenant = ?")
+        .bind(TENANT)
+        .fetch_one()
+        .await?;
+    Ok((rows, distinct))
 }

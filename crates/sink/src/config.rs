@@ -21,6 +21,13 @@ pub struct SinkConfig {
     /// Longest time the broker may hold a fetch of an idle partition (`fetch.wait.max.ms`): an
     /// upper bound on how late a new message reaches the sink.
     pub max_fetch_wait_ms: u64,
+    /// How long the consumer group waits for a silent sink (crashed, or cut off) before it gives
+    /// its partitions to the others or to its restarted self (`session.timeout.ms`; heartbeats
+    /// go every third of it). Until then nobody stores those partitions. The default is Kafka's;
+    /// the broker bounds it (`group.min.session.timeout.ms`, 6 s on Apache Kafka). tansu 0.6
+    /// has been seen to leave a restarted sink without partitions when the timeout ran out
+    /// while it was joining, so the development setup keeps the default.
+    pub session_timeout_ms: u64,
     /// Longest pause between retries of a failed insert or dead-letter send; retries start at
     /// 100 ms and double up to this.
     pub max_retry_backoff_ms: u64,
@@ -35,6 +42,7 @@ impl Default for SinkConfig {
             max_batch_wait_ms: 200,
             linger_ms: 0,
             max_fetch_wait_ms: 10,
+            session_timeout_ms: 45_000,
             max_retry_backoff_ms: 10_000,
         }
     }
@@ -62,6 +70,9 @@ impl SinkConfig {
             return Err(
                 "sink.max_batch_rows and sink.max_batch_bytes: must be at least 1".to_owned(),
             );
+        }
+        if self.session_timeout_ms < 1_000 {
+            return Err("sink.session_timeout_ms: must be at least 1000".to_owned());
         }
         if self.max_fetch_wait_ms == 0 {
             return Err("sink.max_fetch_wait_ms: must be above 0".to_owned());

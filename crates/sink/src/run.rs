@@ -50,6 +50,11 @@ pub async fn run(
         // An idle partition's fetch returns within this long of a new message even on a broker
         // that does not answer a waiting fetch early.
         .set("fetch.wait.max.ms", config.max_fetch_wait_ms.to_string())
+        .set("session.timeout.ms", config.session_timeout_ms.to_string())
+        .set(
+            "heartbeat.interval.ms",
+            (config.session_timeout_ms / 3).to_string(),
+        )
         // A new group starts from the beginning: nothing produced before it joined is skipped.
         .set("auto.offset.reset", "earliest")
         .create()?;
