@@ -4,6 +4,7 @@ pub(crate) const STATEMENTS_STORED: &str = "learnstream_sink_statements_stored_t
 pub(crate) const BATCH_ROWS: &str = "learnstream_sink_batch_rows";
 pub(crate) const INSERT_SECONDS: &str = "learnstream_sink_insert_duration_seconds";
 pub(crate) const DELIVERY_SECONDS: &str = "learnstream_sink_delivery_seconds";
+pub(crate) const CONSUMER_LAG: &str = "learnstream_sink_consumer_lag";
 pub(crate) const RETRIES: &str = "learnstream_sink_retries_total";
 pub(crate) const DEAD_LETTERS: &str = "learnstream_sink_dead_letters_total";
 
@@ -20,6 +21,10 @@ pub fn describe() {
         DELIVERY_SECONDS,
         metrics::Unit::Seconds,
         "time from a message's creation by the producer to its receipt by the sink (clocks of two hosts when they differ)"
+    );
+    metrics::describe_gauge!(
+        CONSUMER_LAG,
+        "messages of the statements topic not yet stored, per partition this sink consumes (every 5 s)"
     );
     metrics::describe_counter!(
         RETRIES,

@@ -8,8 +8,11 @@ use futures::FutureExt as _;
 use learnstream_kafka::{DurableProducer, KafkaConfig};
 use learnstream_store::{FilterMatches, StatementStore};
 use rdkafka::Message as _;
-use rdkafka::consumer::{CommitMode, Consumer as _, StreamConsumer};
+use rdkafka::consumer::{
+    BaseConsumer, CommitMode, Consumer as _, ConsumerContext, Rebalance, StreamConsumer,
+};
 use rdkafka::message::BorrowedMessage;
+use rdkafka::{ClientContext, Statistics};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -17,7 +20,8 @@ use crate::batch::{
     Batch, DeadLetter, has_statement_refs, inherit_target_matches, targets_outside, voided_targets,
 };
 use crate::metrics::{
-    BATCH_ROWS, DEAD_LETTERS, DELIVERY_SECONDS, INSERT_SECONDS, RETRIES, STATEMENTS_STORED,
+    BATCH_ROWS, CONSUMER_LAG, DEAD_LETTERS, DELIVERY_SECONDS, INSERT_SECONDS, RETRIES,
+    STATEMENTS_STORED,
 };
 use crate::{Result, SinkConfig};
 
@@ -39,7 +43,7 @@ pub async fn run(
     on_stored: Option<OnStored>,
     shutdown: CancellationToken,
 ) -> Result<()> {
-    let consumer: StreamConsumer = kafka
+    let consumer: StreamConsumer<SinkContext> = kafka
         .client_config()
         .set("group.id", &config.group_id)
         // Offsets are stored by hand after ClickHouse acknowledged a batch and committed right
@@ -57,7 +61,11 @@ pub async fn run(
         )
         // A new group starts from the beginning: nothing produced before it joined is skipped.
         .set("auto.offset.reset", "earliest")
-        .create()?;
+        // Per-partition consumer lag for `/metrics` (`SinkContext::stats`).
+        .set("statistics.interval.ms", "5000")
+        .create_with_context(SinkContext {
+            topic: kafka.statements_topic.clone(),
+        })?;
     consumer.subscribe(&[&kafka.statements_topic])?;
     let sink = Sink {
         consumer,
@@ -115,8 +123,51 @@ pub async fn run(
     Ok(())
 }
 
+/// Reports the consumer's lag per partition and logs rebalances.
+struct SinkContext {
+    topic: String,
+}
+
+impl ClientContext for SinkContext {
+    fn stats(&self, statistics: Statistics) {
+        let Some(topic) = statistics.topics.get(&self.topic) else {
+            return;
+        };
+        for (partition, stats) in &topic.partitions {
+            if *partition < 0 {
+                // librdkafka's internal "unassigned" partition.
+                continue;
+            }
+            // Partitions this sink does not fetch lag nowhere here; another sink reports them.
+            let lag = if stats.fetch_state == "active" {
+                stats.consumer_lag.max(0)
+            } else {
+                0
+            };
+            metrics::gauge!(CONSUMER_LAG, "partition" => partition.to_string()).set(lag as f64);
+        }
+    }
+}
+
+impl ConsumerContext for SinkContext {
+    fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        match rebalance {
+            Rebalance::Assign(partitions) => {
+                let partitions: Vec<i32> = partitions
+                    .elements()
+                    .iter()
+                    .map(|element| element.partition())
+                    .collect();
+                tracing::info!(?partitions, "partitions assigned");
+            }
+            Rebalance::Revoke(_) => tracing::info!("partitions revoked"),
+            Rebalance::Error(error) => tracing::warn!(%error, "rebalance failed"),
+        }
+    }
+}
+
 struct Sink {
-    consumer: StreamConsumer,
+    consumer: StreamConsumer<SinkContext>,
     store: StatementStore,
     dead_letters: DurableProducer,
     statements_topic: String,
