@@ -9,8 +9,8 @@ use std::time::Duration;
 use learnstream_cli::Roles;
 use learnstream_kafka::DurableProducer;
 use learnstream_tests::{
-    App, OwnBroker, OwnClickHouse, PATIENCE, Process, Writer, assert_each_visible_once,
-    drop_database, isolated_config, kafka_brokers, stored_rows, wait_for, wait_for_within,
+    App, OwnBroker, OwnClickHouse, Process, Writer, assert_each_visible_once, drop_database,
+    isolated_config, kafka_brokers, stored_rows, wait_for,
 };
 use rdkafka::consumer::{BaseConsumer, Consumer as _};
 use rdkafka::message::Headers as _;
@@ -25,7 +25,10 @@ const PAUSE: Duration = Duration::from_millis(20);
 /// restart. What the dead sink had not committed is delivered again and lands once.
 #[tokio::test]
 async fn a_sink_killed_mid_batch_loses_nothing_and_shows_nothing_twice() -> anyhow::Result<()> {
-    let config = isolated_config(&kafka_brokers());
+    let mut config = isolated_config(&kafka_brokers());
+    // Static membership: the restarted sink is the same member and takes its partitions back at
+    // once, instead of after the dead one's session timed out.
+    config.sink.instance_id = Some("sink-under-test".to_owned());
     let intake = App::start(config.clone(), Roles::Intake).await?;
     let client = intake.client();
     let writer = Writer::start(client.clone(), PER_REQUEST, PAUSE);
@@ -42,14 +45,9 @@ async fn a_sink_killed_mid_batch_loses_nothing_and_shows_nothing_twice() -> anyh
         .wait_acknowledged(writer.acknowledged() + 300)
         .await?;
     let sink = Process::start(LEARNSTREAM, &config, "sink").await?;
-    // The group gives the dead sink's partitions away once its session times out
-    // (`sink.session_timeout_ms`, 45 s by default).
-    let patience = Duration::from_millis(config.sink.session_timeout_ms) + PATIENCE;
-    wait_for_within(
-        patience,
-        "the restarted sink to store statements",
-        || async { Ok((sink.statements_stored().await? > 0).then_some(())) },
-    )
+    wait_for("the restarted sink to store statements", || async {
+        Ok((sink.statements_stored().await? > 0).then_some(()))
+    })
     .await?;
     writer
         .wait_acknowledged(writer.acknowledged() + 300)

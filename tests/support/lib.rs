@@ -274,31 +274,18 @@ impl LrsClient {
 }
 
 /// Polls `probe` until it yields a value, for at most [`PATIENCE`].
-pub async fn wait_for<T, F, Fut>(what: &str, probe: F) -> anyhow::Result<T>
+pub async fn wait_for<T, F, Fut>(what: &str, mut probe: F) -> anyhow::Result<T>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = anyhow::Result<Option<T>>>,
 {
-    wait_for_within(PATIENCE, what, probe).await
-}
-
-/// Polls `probe` until it yields a value, for at most `patience`.
-pub async fn wait_for_within<T, F, Fut>(
-    patience: Duration,
-    what: &str,
-    mut probe: F,
-) -> anyhow::Result<T>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = anyhow::Result<Option<T>>>,
-{
-    let deadline = Instant::now() + patience;
+    let deadline = Instant::now() + PATIENCE;
     loop {
         if let Some(value) = probe().await? {
             return Ok(value);
         }
         if Instant::now() > deadline {
-            bail!("gave up waiting for {what} after {patience:?}");
+            bail!("gave up waiting for {what} after {PATIENCE:?}");
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -487,9 +474,15 @@ impl Process {
                 config.sink.max_retry_backoff_ms.to_string(),
             ),
         ];
+        let instance = config
+            .sink
+            .instance_id
+            .iter()
+            .map(|id| ("LEARNSTREAM_SINK__INSTANCE_ID", id.clone()));
         let child = Command::new(binary)
             .arg(command)
             .envs(variables)
+            .envs(instance)
             .env("RUST_LOG", "info,librdkafka=warn")
             .stdin(std::process::Stdio::null())
             .spawn()

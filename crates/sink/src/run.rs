@@ -13,6 +13,7 @@ use rdkafka::consumer::{
 };
 use rdkafka::message::BorrowedMessage;
 use rdkafka::{ClientContext, Statistics};
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -43,8 +44,11 @@ pub async fn run(
     on_stored: Option<OnStored>,
     shutdown: CancellationToken,
 ) -> Result<()> {
-    let consumer: StreamConsumer<SinkContext> = kafka
-        .client_config()
+    let mut client_config = kafka.client_config();
+    if let Some(instance_id) = &config.instance_id {
+        client_config.set("group.instance.id", instance_id);
+    }
+    let consumer: StreamConsumer<SinkContext> = client_config
         .set("group.id", &config.group_id)
         // Offsets are stored by hand after ClickHouse acknowledged a batch and committed right
         // after: the committed offsets are how writers learn that their statements are readable
@@ -67,7 +71,7 @@ pub async fn run(
             topic: kafka.statements_topic.clone(),
         })?;
     consumer.subscribe(&[&kafka.statements_topic])?;
-    let sink = Sink {
+    let sink = Arc::new(Sink {
         consumer,
         store,
         dead_letters: DurableProducer::new(kafka)?,
@@ -75,25 +79,38 @@ pub async fn run(
         dead_letter_topic: kafka.dead_letter_topic.clone(),
         max_retry_backoff: config.max_retry_backoff(),
         on_stored,
-    };
+    });
     tracing::info!(topic = %kafka.statements_topic, group = %config.group_id, "sink started");
 
+    // One batch is stored at a time, in order (offsets are committed in order, and a batch's
+    // StatementRefs find their targets in the batches before it), while the next one is
+    // collected and decoded: the storing and the decoding overlap.
+    let stop_storing = CancellationToken::new();
+    let mut storing: Option<JoinHandle<bool>> = None;
     let mut batch = Batch::default();
     loop {
         let deadline = batch.deadline(config.linger());
         tokio::select! {
             biased;
             () = shutdown.cancelled() => break,
-            () = tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now).into()), if deadline.is_some() => {
-                if !sink.flush(std::mem::take(&mut batch), &shutdown).await {
+            stored = async { storing.as_mut().expect("guarded by the condition").await }, if storing.is_some() => {
+                storing = None;
+                if !stored.unwrap_or(false) {
                     break;
                 }
+                // The batch that gathered meanwhile goes next, if it is due.
+                if batch.is_full(config) || (!batch.is_empty() && batch.is_older_than(config.linger())) {
+                    storing = Some(sink.store_in_background(std::mem::take(&mut batch), &stop_storing));
+                }
             }
-            received = sink.consumer.recv() => {
+            () = tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now).into()), if deadline.is_some() && storing.is_none() => {
+                storing = Some(sink.store_in_background(std::mem::take(&mut batch), &stop_storing));
+            }
+            received = sink.consumer.recv(), if !batch.is_full(config) => {
                 sink.add(&mut batch, received);
-                // Take what else is already waiting, within the batch's limits. Inserts are
-                // sequential, so messages gather while the previous batch is being stored: a
-                // busy LRS batches by itself and an idle one stores a lone message at once.
+                // Take what else is already waiting, within the batch's limits: messages gather
+                // while the previous batch is being stored, so a busy LRS batches by itself and
+                // an idle one stores a lone message at once.
                 while !batch.is_full(config) && !batch.is_older_than(config.max_batch_wait()) {
                     match sink.consumer.recv().now_or_never() {
                         Some(received) => sink.add(&mut batch, received),
@@ -101,18 +118,28 @@ pub async fn run(
                     }
                 }
                 let due = batch.is_full(config) || batch.is_older_than(config.linger());
-                if due && !batch.is_empty() && !sink.flush(std::mem::take(&mut batch), &shutdown).await {
-                    break;
+                if due && storing.is_none() {
+                    storing = Some(sink.store_in_background(std::mem::take(&mut batch), &stop_storing));
                 }
             }
         }
     }
 
-    if !batch.is_empty() {
-        let never = CancellationToken::new();
-        match tokio::time::timeout(SHUTDOWN_GRACE, sink.flush(batch, &never)).await {
-            Ok(_) => tracing::info!("stored the last batch"),
-            Err(_) => tracing::warn!("the last batch was not stored in time; it stays in kafka"),
+    // Shutdown: store the batch being stored and the one in hand, within the grace period;
+    // whatever is not stored by then stays uncommitted in Kafka for the next sink.
+    let finish = async {
+        if let Some(storing) = storing.take() {
+            storing.await.unwrap_or(false);
+        }
+        if !batch.is_empty() {
+            sink.flush(std::mem::take(&mut batch), &stop_storing).await;
+        }
+    };
+    match tokio::time::timeout(SHUTDOWN_GRACE, finish).await {
+        Ok(()) => tracing::info!("stored the batches in hand"),
+        Err(_) => {
+            stop_storing.cancel();
+            tracing::warn!("the last batches were not stored in time; they stay in kafka");
         }
     }
     if let Err(error) = sink.consumer.commit_consumer_state(CommitMode::Sync) {
@@ -177,6 +204,17 @@ struct Sink {
 }
 
 impl Sink {
+    /// Stores `batch` on a task of its own; the task answers whether it was stored.
+    fn store_in_background(
+        self: &Arc<Self>,
+        batch: Batch,
+        stop: &CancellationToken,
+    ) -> JoinHandle<bool> {
+        let sink = Arc::clone(self);
+        let stop = stop.clone();
+        tokio::spawn(async move { sink.flush(batch, &stop).await })
+    }
+
     /// Stores a batch: rows into ClickHouse, poison onto the dead-letter topic, and only then the
     /// offsets. Retries until it succeeds; returns false if `stop` interrupted it, in which case
     /// no offset was stored and Kafka delivers the batch again.
