@@ -248,6 +248,12 @@ async fn broker_ceiling(kafka: &KafkaConfig, run: i64, messages: usize) -> anyho
         .set("group.id", format!("bench-ceiling-{run}"))
         .set("enable.auto.commit", "false")
         .set("auto.offset.reset", "earliest")
+        // As the sink fetches: a broker that holds every fetch for the whole wait (tansu does)
+        // would otherwise pace this consumer at librdkafka's default of 500 ms per fetch.
+        .set(
+            "fetch.wait.max.ms",
+            SinkConfig::default().max_fetch_wait_ms.to_string(),
+        )
         .create()?;
     consumer.subscribe(&[&kafka.statements_topic])?;
     let started = Instant::now();
