@@ -6,11 +6,11 @@
 
 use std::time::Duration;
 
-use learnstream_cli::Roles;
+use learnstream_cli::{Config, Roles};
 use learnstream_kafka::DurableProducer;
 use learnstream_tests::{
-    App, OwnBroker, OwnClickHouse, Process, Writer, assert_each_visible_once, drop_database,
-    isolated_config, kafka_brokers, stored_rows, wait_for,
+    App, LrsClient, OwnBroker, OwnClickHouse, Process, Writer, assert_each_visible_once,
+    drop_database, isolated_config, kafka_brokers, stored_rows, wait_for,
 };
 use rdkafka::consumer::{BaseConsumer, Consumer as _};
 use rdkafka::message::Headers as _;
@@ -20,6 +20,37 @@ const LEARNSTREAM: &str = env!("CARGO_BIN_EXE_learnstream-under-test");
 /// Statements per POST and the pause after each: a steady vendor, a few hundred a second.
 const PER_REQUEST: u32 = 10;
 const PAUSE: Duration = Duration::from_millis(20);
+
+/// Waits until a `Process` sink reports stored statements in its `/metrics`.
+async fn wait_until_process_stored(what: &str, sink: &Process) -> anyhow::Result<()> {
+    wait_for(what, || async {
+        Ok((sink.statements_stored().await? > 0).then_some(()))
+    })
+    .await
+}
+
+async fn wait_until_some_stored(config: &Config) -> anyhow::Result<()> {
+    wait_for("the sink to store statements", || async {
+        Ok((stored_rows(config).await? > 0).then_some(()))
+    })
+    .await
+}
+
+/// Stops the writer and checks every statement it got acknowledged (see
+/// [`assert_each_visible_once`]).
+async fn finish_and_check(
+    writer: Writer,
+    config: &Config,
+    client: &LrsClient,
+) -> anyhow::Result<()> {
+    let acknowledged = writer.finish().await?;
+    let (rows, distinct) = assert_each_visible_once(config, client, &acknowledged).await?;
+    eprintln!(
+        "{} acknowledged; {rows} rows for {distinct} statements",
+        acknowledged.len()
+    );
+    Ok(())
+}
 
 /// Fault 1: `kill -9` of the sink while it is storing, statements still arriving, then a
 /// restart. What the dead sink had not committed is delivered again and lands once.
@@ -35,30 +66,14 @@ async fn a_sink_killed_mid_batch_loses_nothing_and_shows_nothing_twice() -> anyh
     let sink = Process::start(LEARNSTREAM, &config, "sink").await?;
 
     writer.wait_acknowledged(300).await?;
-    wait_for("the sink to store statements", || async {
-        Ok((stored_rows(&config).await? > 0).then_some(()))
-    })
-    .await?;
+    wait_until_some_stored(&config).await?;
     sink.kill()?;
     // Statements keep arriving while no sink runs.
-    writer
-        .wait_acknowledged(writer.acknowledged() + 300)
-        .await?;
+    writer.wait_for_more(300).await?;
     let sink = Process::start(LEARNSTREAM, &config, "sink").await?;
-    wait_for("the restarted sink to store statements", || async {
-        Ok((sink.statements_stored().await? > 0).then_some(()))
-    })
-    .await?;
-    writer
-        .wait_acknowledged(writer.acknowledged() + 300)
-        .await?;
-    let acknowledged = writer.finish().await?;
-
-    let (rows, distinct) = assert_each_visible_once(&config, &client, &acknowledged).await?;
-    eprintln!(
-        "{} acknowledged; {rows} rows for {distinct} statements",
-        acknowledged.len()
-    );
+    wait_until_process_stored("the restarted sink to store statements", &sink).await?;
+    writer.wait_for_more(300).await?;
+    finish_and_check(writer, &config, &client).await?;
     assert!(sink.terminate().await?.success());
     intake.stop().await?;
     drop_database(&config).await
@@ -95,15 +110,9 @@ async fn clickhouse_down_for_30_seconds_loses_nothing() -> anyhow::Result<()> {
     );
     clickhouse.up()?;
 
-    writer
-        .wait_acknowledged(writer.acknowledged() + 200)
-        .await?;
-    let acknowledged = writer.finish().await?;
-    let (rows, distinct) = assert_each_visible_once(&config, &client, &acknowledged).await?;
-    eprintln!(
-        "{} acknowledged, {accepted_during_outage} of them during the outage; {rows} rows for {distinct} statements",
-        acknowledged.len()
-    );
+    writer.wait_for_more(200).await?;
+    finish_and_check(writer, &config, &client).await?;
+    eprintln!("{accepted_during_outage} accepted during the outage");
     app.stop().await?;
     drop_database(&config).await
 }
@@ -118,23 +127,13 @@ async fn a_broker_restart_while_producing_and_consuming_loses_nothing() -> anyho
     let client = app.client();
     let writer = Writer::start(client.clone(), PER_REQUEST, PAUSE);
     writer.wait_acknowledged(300).await?;
-    wait_for("the sink to store statements", || async {
-        Ok((stored_rows(&config).await? > 0).then_some(()))
-    })
-    .await?;
+    wait_until_some_stored(&config).await?;
 
     broker.kill()?;
     broker.up()?;
     // The producer and the consumer reconnect by themselves.
-    writer
-        .wait_acknowledged(writer.acknowledged() + 300)
-        .await?;
-    let acknowledged = writer.finish().await?;
-    let (rows, distinct) = assert_each_visible_once(&config, &client, &acknowledged).await?;
-    eprintln!(
-        "{} acknowledged; {rows} rows for {distinct} statements",
-        acknowledged.len()
-    );
+    writer.wait_for_more(300).await?;
+    finish_and_check(writer, &config, &client).await?;
     app.stop().await?;
     drop_database(&config).await
 }
@@ -154,11 +153,8 @@ async fn a_malformed_message_goes_to_the_dead_letter_topic_alone() -> anyhow::Re
     DurableProducer::new(&config.kafka)?
         .send(&config.kafka.statements_topic, Some(b"poison"), poison, &[])
         .await?;
-    writer
-        .wait_acknowledged(writer.acknowledged() + 100)
-        .await?;
-    let acknowledged = writer.finish().await?;
-    assert_each_visible_once(&config, &client, &acknowledged).await?;
+    writer.wait_for_more(100).await?;
+    finish_and_check(writer, &config, &client).await?;
 
     let dead_letters: BaseConsumer = config
         .kafka
@@ -229,29 +225,16 @@ async fn a_rebalance_from_one_sink_to_two_loses_nothing() -> anyhow::Result<()> 
     let writer = Writer::start(client.clone(), PER_REQUEST, PAUSE);
     let first = Process::start(LEARNSTREAM, &config, "sink").await?;
     writer.wait_acknowledged(300).await?;
-    wait_for("the first sink to store statements", || async {
-        Ok((first.statements_stored().await? > 0).then_some(()))
-    })
-    .await?;
+    wait_until_process_stored("the first sink to store statements", &first).await?;
 
     let second = Process::start(LEARNSTREAM, &config, "sink").await?;
-    wait_for("the second sink to take partitions and store", || async {
-        Ok((second.statements_stored().await? > 0).then_some(()))
-    })
-    .await?;
-    writer
-        .wait_acknowledged(writer.acknowledged() + 300)
-        .await?;
-    let acknowledged = writer.finish().await?;
-
-    let (rows, distinct) = assert_each_visible_once(&config, &client, &acknowledged).await?;
-    let (by_first, by_second) = (
-        first.statements_stored().await?,
-        second.statements_stored().await?,
-    );
+    wait_until_process_stored("the second sink to take partitions and store", &second).await?;
+    writer.wait_for_more(300).await?;
+    finish_and_check(writer, &config, &client).await?;
     eprintln!(
-        "{} acknowledged; {rows} rows for {distinct} statements; stored by the first sink {by_first}, by the second {by_second}",
-        acknowledged.len()
+        "stored by the first sink {}, by the second {}",
+        first.statements_stored().await?,
+        second.statements_stored().await?
     );
     assert!(first.terminate().await?.success());
     assert!(second.terminate().await?.success());

@@ -615,6 +615,11 @@ impl Writer {
         .await
     }
 
+    /// Waits until `count` more statements than now are acknowledged.
+    pub async fn wait_for_more(&self, count: usize) -> anyhow::Result<()> {
+        self.wait_acknowledged(self.acknowledged() + count).await
+    }
+
     /// Stops posting and returns every acknowledged statement id.
     pub async fn finish(self) -> anyhow::Result<Vec<Uuid>> {
         self.stop.cancel();
