@@ -4,8 +4,10 @@
 //! intake normalizes them and packed `--per-message` to a `statement-batch` message as the
 //! intake's group commit packs them, then runs the sink (the same code as `learnstream sink`, in
 //! this process) on a new consumer group and a new ClickHouse database until every statement is
-//! stored. Prints one JSON line: the fill rate, and the drain rate from the sink's start and from
-//! its first stored row (the first excludes the consumer group's join).
+//! stored. Prints one JSON line: the fill rate, the drain rate from the sink's start and from
+//! its first stored row (the first excludes the consumer group's join), and the CPU time the
+//! process spent per statement while draining (the sink's own cost, without broker and
+//! ClickHouse).
 //!
 //! ```text
 //! cargo build --release -p learnstream-loadgen
@@ -125,6 +127,7 @@ async fn main() -> anyhow::Result<()> {
     let store = StatementStore::new(&clickhouse);
     let shutdown = CancellationToken::new();
     let drain_started = Instant::now();
+    let cpu_before = cpu_seconds();
     let sink = tokio::spawn({
         let kafka = kafka.clone();
         let shutdown = shutdown.clone();
@@ -153,6 +156,9 @@ async fn main() -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     let drained = drain_started.elapsed();
+    let sink_cpu_seconds = cpu_seconds()
+        .zip(cpu_before)
+        .map(|(after, before)| after - before);
     shutdown.cancel();
     sink.await?.context("the sink failed")?;
     let from_first_row = first_row.map_or(drained, |first| first.elapsed());
@@ -176,6 +182,8 @@ async fn main() -> anyhow::Result<()> {
             "drain_statements_per_second_after_first_row": rate(from_first_row.as_secs_f64()),
             "broker_ceiling_statements_per_second": ceiling.map(rate),
             "max_rss_mib": max_rss_mib(),
+            "sink_cpu_microseconds_per_statement": sink_cpu_seconds
+                .map(|seconds| seconds * 1e6 / arguments.statements as f64),
     });
     #[allow(clippy::print_stdout, reason = "the report is the program's output")]
     {
@@ -265,6 +273,16 @@ async fn broker_ceiling(kafka: &KafkaConfig, run: i64, messages: usize) -> anyho
     let seconds = started.elapsed().as_secs_f64();
     eprintln!("a bare consumer read {messages} messages in {seconds:.1} s");
     Ok(seconds)
+}
+
+/// CPU time (user and system) of this process so far, from /proc (clock ticks of 10 ms).
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let user: f64 = fields.get(11)?.parse().ok()?;
+    let system: f64 = fields.get(12)?.parse().ok()?;
+    Some((user + system) / 100.0)
 }
 
 /// The peak resident memory of this process (fill and drain), from /proc.
