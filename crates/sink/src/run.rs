@@ -95,7 +95,7 @@ pub async fn run(
             () = shutdown.cancelled() => break,
             stored = async { storing.as_mut().expect("guarded by the condition").await }, if storing.is_some() => {
                 storing = None;
-                if !stored.unwrap_or(false) {
+                if !stored_or_panic(stored) {
                     break;
                 }
                 // The batch that gathered meanwhile goes next, if it is due.
@@ -129,7 +129,7 @@ pub async fn run(
     // whatever is not stored by then stays uncommitted in Kafka for the next sink.
     let finish = async {
         if let Some(storing) = storing.take() {
-            storing.await.unwrap_or(false);
+            stored_or_panic(storing.await);
         }
         if !batch.is_empty() {
             sink.flush(std::mem::take(&mut batch), &stop_storing).await;
@@ -148,6 +148,16 @@ pub async fn run(
     }
     tracing::info!("sink stopped");
     Ok(())
+}
+
+/// Whether a background store succeeded; a panic in it goes on in the sink's own task, which
+/// the process watches, rather than leaving a sink that silently stopped storing.
+fn stored_or_panic(joined: Result<bool, tokio::task::JoinError>) -> bool {
+    match joined {
+        Ok(stored) => stored,
+        Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+        Err(_) => false,
+    }
 }
 
 /// Reports the consumer's lag per partition and logs rebalances.
