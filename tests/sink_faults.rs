@@ -269,15 +269,9 @@ async fn sigterm_stores_the_batch_in_hand_and_commits_it() -> anyhow::Result<()>
         );
     }
     wait_for("the sink to receive the five messages", || async {
-        let metrics = reqwest::get(format!("http://{}/metrics", sink.http_address))
-            .await?
-            .text()
+        let received = sink
+            .metric("learnstream_sink_delivery_seconds_count")
             .await?;
-        let received = metrics
-            .lines()
-            .find_map(|line| line.strip_prefix("learnstream_sink_delivery_seconds_count "))
-            .and_then(|value| value.trim().parse::<f64>().ok())
-            .unwrap_or(0.0);
         Ok((received >= 5.0).then_some(()))
     })
     .await?;

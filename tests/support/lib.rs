@@ -529,16 +529,24 @@ impl Process {
 
     /// The process's `learnstream_sink_statements_stored_total`.
     pub async fn statements_stored(&self) -> anyhow::Result<u64> {
+        Ok(self
+            .metric("learnstream_sink_statements_stored_total")
+            .await? as u64)
+    }
+
+    /// The value of an unlabelled line of the process's `/metrics` (0 while it is absent).
+    pub async fn metric(&self, name: &str) -> anyhow::Result<f64> {
         let metrics = reqwest::get(format!("http://{}/metrics", self.http_address))
             .await?
             .text()
             .await?;
+        let prefix = format!("{name} ");
         Ok(metrics
             .lines()
-            .find_map(|line| line.strip_prefix("learnstream_sink_statements_stored_total "))
+            .find_map(|line| line.strip_prefix(&prefix))
             .map(|value| value.trim().parse::<f64>())
             .transpose()?
-            .unwrap_or(0.0) as u64)
+            .unwrap_or(0.0))
     }
 }
 
