@@ -312,12 +312,12 @@ impl Sink {
             // The offsets stay stored; the next batch's commit or the final one carries them.
             tracing::debug!(%error, "offset commit");
         }
+        let stored_in = flush_started.elapsed();
         tracing::debug!(
             rows = batch.rows.len(),
             dead_letters = batch.dead_letters.len(),
-            collected_ms =
-                batch.age().as_millis() as u64 - flush_started.elapsed().as_millis() as u64,
-            stored_ms = flush_started.elapsed().as_millis() as u64,
+            collected_ms = batch.age().saturating_sub(stored_in).as_millis() as u64,
+            stored_ms = stored_in.as_millis() as u64,
             "batch stored"
         );
         true
