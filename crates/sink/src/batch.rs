@@ -148,6 +148,27 @@ pub(crate) fn inherit_target_matches(
     }
 }
 
+/// What a stored batch changed, for the [`AfterStore`](crate::AfterStore) hook.
+pub(crate) fn stored_batch(
+    rows: &[StatementRow],
+    voided: BTreeMap<String, Vec<Uuid>>,
+) -> crate::StoredBatch {
+    let mut stored = crate::StoredBatch {
+        voided,
+        ..crate::StoredBatch::default()
+    };
+    for row in rows {
+        if !row.actor_ifi.is_empty() {
+            stored
+                .learners
+                .entry(row.tenant.clone())
+                .or_default()
+                .insert(row.actor_ifi.clone());
+        }
+    }
+    stored
+}
+
 /// Per tenant, the statements the batch's voiding statements void (Data 2.3.2).
 pub(crate) fn voided_targets(rows: &[StatementRow]) -> BTreeMap<String, Vec<Uuid>> {
     let mut voided: BTreeMap<String, Vec<Uuid>> = BTreeMap::new();
@@ -231,6 +252,8 @@ fn statement_rows(batch: &DecodedBatch<'_>) -> Result<Vec<StatementRow>, String>
                 match_related_agents: columns.related_agents,
                 match_activities: columns.activities,
                 match_related_activities: columns.related_activities,
+                context_activities: columns.context_activities,
+                competency_ids: columns.competency_ids,
             })
         })
         .collect()

@@ -37,6 +37,9 @@ pub struct StatementRow {
     pub match_related_agents: Vec<String>,
     pub match_activities: Vec<String>,
     pub match_related_activities: Vec<String>,
+    /// What competency alignment reads (`schemas/clickhouse/005_learner_statements.sql`).
+    pub context_activities: Vec<String>,
+    pub competency_ids: Vec<String>,
 }
 
 impl StatementRow {

@@ -45,7 +45,16 @@ pub struct StatementColumns {
     /// What `activity` with `related_activities=true` matches: `activities`, the context
     /// activities, and the same inside a SubStatement.
     pub related_activities: Vec<String>,
+    /// The statement's own `parent`, `grouping` and `category` context activities: what
+    /// competency alignment looks up besides the object (`other` is not evidence of anything).
+    pub context_activities: Vec<String>,
+    /// The competencies the object's definition names under [`COMPETENCY_EXTENSION`].
+    pub competency_ids: Vec<String>,
 }
+
+/// The activity-definition extension through which content names the competencies an activity
+/// assesses: a competency identifier (for example a CASE CFItem GUID or URI) or an array of them.
+pub const COMPETENCY_EXTENSION: &str = "https://learnstream.dev/xapi/extensions/competency";
 
 /// Reads the typed columns of a normalized statement (one produced by
 /// [`normalize_body`](crate::normalize_body)). A statement that lacks what normalization
@@ -113,7 +122,46 @@ pub fn extract_columns(json: &str) -> Result<StatementColumns> {
         related_agents: related_agents(&statement),
         activities: own_activities(object),
         related_activities: related_activities(&statement),
+        context_activities: alignment_context_activities(statement.context.as_deref()),
+        competency_ids: extension_competencies(object),
     })
+}
+
+fn alignment_context_activities(context: Option<&Context<'_>>) -> Vec<String> {
+    let Some(kinds) = context.and_then(|context| context.context_activities.as_ref()) else {
+        return Vec::new();
+    };
+    let mut activities: Vec<String> = [&kinds.parent, &kinds.grouping, &kinds.category]
+        .into_iter()
+        .flat_map(|kind| kind.iter().flatten())
+        .map(|activity| activity.id.to_string())
+        .collect();
+    activities.sort_unstable();
+    activities.dedup();
+    activities
+}
+
+fn extension_competencies(object: &StatementObject<'_>) -> Vec<String> {
+    let Some(value) = object
+        .definition
+        .as_ref()
+        .and_then(|definition| definition.extensions.as_ref())
+        .and_then(|extensions| extensions.get(COMPETENCY_EXTENSION))
+    else {
+        return Vec::new();
+    };
+    let mut competencies: Vec<String> = match value {
+        serde_json::Value::String(id) => vec![id.clone()],
+        serde_json::Value::Array(ids) => ids
+            .iter()
+            .filter_map(|id| id.as_str().map(str::to_owned))
+            .collect(),
+        _ => Vec::new(),
+    };
+    competencies.retain(|id| !id.is_empty());
+    competencies.sort_unstable();
+    competencies.dedup();
+    competencies
 }
 
 /// The actor's identifier and an Agent or identified Group object's.
@@ -291,6 +339,34 @@ mod tests {
         assert_eq!(columns.version, "1.0.0");
         assert_eq!(columns.activities, ["https://example.org/quiz/7"]);
         assert_eq!(columns.related_activities, ["https://example.org/quiz/7"]);
+        assert!(columns.context_activities.is_empty());
+        assert!(columns.competency_ids.is_empty());
+    }
+
+    #[test]
+    fn alignment_reads_own_context_activities_and_the_competency_extension() {
+        let json = STATEMENT
+            .replace(
+                r#""definition": {"name": {"en-US": "Quiz"}}"#,
+                r#""definition": {"extensions": {"https://learnstream.dev/xapi/extensions/competency": ["case:B", "case:A", "case:B"]}}"#,
+            )
+            .replace(
+                r#""context": {"registration": "ec531277-b57b-4c15-8d91-d292c5b2b8f7"}"#,
+                r#""context": {"contextActivities": {"parent": [{"id": "https://example.org/unit/2"}],
+                    "category": [{"id": "https://example.org/standard/fractions"}],
+                    "other": [{"id": "https://example.org/not-evidence"}]}}"#,
+            );
+        let columns = extract_columns(&json).unwrap();
+        assert_eq!(
+            columns.context_activities,
+            [
+                "https://example.org/standard/fractions",
+                "https://example.org/unit/2"
+            ]
+        );
+        assert_eq!(columns.competency_ids, ["case:A", "case:B"]);
+        let single = json.replace(r#"["case:B", "case:A", "case:B"]"#, r#""case:C""#);
+        assert_eq!(extract_columns(&single).unwrap().competency_ids, ["case:C"]);
     }
 
     #[test]

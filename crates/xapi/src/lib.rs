@@ -33,7 +33,7 @@ mod time;
 mod validate;
 mod version;
 
-pub use columns::{StatementColumns, actor_identifier, extract_columns};
+pub use columns::{COMPETENCY_EXTENSION, StatementColumns, actor_identifier, extract_columns};
 pub use compare::same_statement;
 pub use error::{Error, JsonPath, Result};
 pub use format::{LanguagePreference, StatementFormat, format_statement};
