@@ -54,6 +54,7 @@ pub fn isolated_config(brokers: &str) -> Config {
     config.kafka.brokers = brokers.to_owned();
     config.kafka.statements_topic = format!("{name}.statements");
     config.kafka.dead_letter_topic = format!("{name}.dead-letter");
+    config.kafka.mastery_topic = format!("{name}.mastery");
     config.kafka.partitions = 3;
     config.clickhouse.url = clickhouse_url();
     config.clickhouse.database = name.clone();
@@ -450,6 +451,10 @@ impl Process {
             (
                 "LEARNSTREAM_KAFKA__DEAD_LETTER_TOPIC",
                 config.kafka.dead_letter_topic.clone(),
+            ),
+            (
+                "LEARNSTREAM_KAFKA__MASTERY_TOPIC",
+                config.kafka.mastery_topic.clone(),
             ),
             (
                 "LEARNSTREAM_KAFKA__PARTITIONS",

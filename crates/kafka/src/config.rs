@@ -14,6 +14,9 @@ pub struct KafkaConfig {
     pub statements_topic: String,
     /// Topic that receives messages the sink cannot store, with the reason in headers.
     pub dead_letter_topic: String,
+    /// Topic on which learnstream publishes a learner's mastery of a competency whenever it
+    /// changes (`schemas/kafka/mastery-changed.v1.schema.json`), keyed by learner.
+    pub mastery_topic: String,
     /// Partitions of the topics when learnstream creates them. More partitions let more sink
     /// processes share the work.
     pub partitions: i32,
@@ -36,6 +39,7 @@ impl Default for KafkaConfig {
             brokers: "127.0.0.1:9092".to_owned(),
             statements_topic: "learnstream.statements.v1".to_owned(),
             dead_letter_topic: "learnstream.statements.dead-letter.v1".to_owned(),
+            mastery_topic: "learnstream.mastery.v1".to_owned(),
             partitions: 6,
             replication_factor: 1,
             max_message_bytes: 16 * 1024 * 1024,
@@ -75,8 +79,16 @@ impl KafkaConfig {
         if self.brokers.trim().is_empty() {
             return Err("kafka.brokers: must name at least one broker".to_owned());
         }
-        if self.statements_topic.is_empty() || self.dead_letter_topic.is_empty() {
+        if self.statements_topic.is_empty()
+            || self.dead_letter_topic.is_empty()
+            || self.mastery_topic.is_empty()
+        {
             return Err("kafka: topic names must not be empty".to_owned());
+        }
+        if self.mastery_topic == self.statements_topic
+            || self.mastery_topic == self.dead_letter_topic
+        {
+            return Err("kafka.mastery_topic: must differ from the statement topics".to_owned());
         }
         if self.statements_topic == self.dead_letter_topic {
             return Err("kafka.dead_letter_topic: must differ from statements_topic".to_owned());

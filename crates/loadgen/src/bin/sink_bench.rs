@@ -83,6 +83,7 @@ async fn main() -> anyhow::Result<()> {
         brokers: arguments.brokers.clone(),
         statements_topic: format!("bench.sink-{run}.statements.v1"),
         dead_letter_topic: format!("bench.sink-{run}.dead-letter.v1"),
+        mastery_topic: format!("bench.sink-{run}.mastery.v1"),
         partitions: arguments.partitions,
         client_options: arguments.kafka_options.iter().cloned().collect(),
         ..KafkaConfig::default()
@@ -131,7 +132,9 @@ async fn main() -> anyhow::Result<()> {
     let sink = tokio::spawn({
         let kafka = kafka.clone();
         let shutdown = shutdown.clone();
-        async move { learnstream_sink::run(&kafka, &sink_config, store, None, shutdown).await }
+        async move {
+            learnstream_sink::run(&kafka, &sink_config, store, Default::default(), shutdown).await
+        }
     });
     let counter = clickhouse::Client::default()
         .with_url(&clickhouse.url)
