@@ -103,7 +103,7 @@ impl Credentials {
     }
 
     /// The principal of a request's `Authorization` header (HTTP Basic).
-    pub(crate) fn authenticate_headers(
+    pub fn authenticate_headers(
         &self,
         headers: &axum::http::HeaderMap,
     ) -> Result<Arc<Principal>, ApiError> {

@@ -21,6 +21,8 @@ pub enum ErrorCode {
     Conflict,
     /// The body is larger than the configured limit (413).
     PayloadTooLarge,
+    /// The body is not of the media type the resource takes (415).
+    UnsupportedMediaType,
     /// Kafka or ClickHouse cannot take or answer the request now; retry later (503).
     Unavailable,
     /// A defect or an unexpected failure (500).
@@ -35,6 +37,7 @@ impl ErrorCode {
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
             ErrorCode::Conflict => StatusCode::CONFLICT,
             ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -47,6 +50,7 @@ impl ErrorCode {
             ErrorCode::NotFound => "not_found",
             ErrorCode::Conflict => "conflict",
             ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::UnsupportedMediaType => "unsupported_media_type",
             ErrorCode::Unavailable => "unavailable",
             ErrorCode::Internal => "internal",
         }
@@ -134,6 +138,7 @@ mod tests {
             (ErrorCode::NotFound, 404),
             (ErrorCode::Conflict, 409),
             (ErrorCode::PayloadTooLarge, 413),
+            (ErrorCode::UnsupportedMediaType, 415),
             (ErrorCode::Unavailable, 503),
             (ErrorCode::Internal, 500),
         ];

@@ -1,0 +1,311 @@
+//! Mastery events for personalization: after the sink stores a batch, the mastery of every
+//! learner it touched is computed again and compared with what was last published; each
+//! competency whose value (or mastered flag) changed is published on the mastery topic
+//! (`schemas/kafka/mastery-changed.v1.schema.json`), keyed by tenant and learner so one
+//! learner's events stay in order, and only then recorded as published.
+//!
+//! Runs as the sink's [`AfterStore`] hook, before the batch's offsets are stored: a crash
+//! after storing and before publishing delivers the batch again, and the comparison with the
+//! published state finds the change again. Delivery is at least once; an event sent twice
+//! carries the same `evidence_count` and `last_evidence_at`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Instant;
+
+use futures::future::BoxFuture;
+use learnstream_kafka::DurableProducer;
+use learnstream_sink::{AfterStore, StoredBatch};
+use serde_json::json;
+
+use crate::engagement::rfc3339;
+use crate::evidence::Alignments;
+use crate::report::{CompetencyMastery, by_learner, mastery};
+use crate::store::{AnalyticsStore, PublishedMastery, now_us};
+use crate::{AnalyticsConfig, Error, Result};
+
+pub(crate) const EVENT_SCHEMA: &str = "learnstream.mastery-changed.v1";
+
+const EVENTS_PUBLISHED: &str = "learnstream_mastery_events_published_total";
+const UPDATE_SECONDS: &str = "learnstream_mastery_update_seconds";
+const LEARNERS_UPDATED: &str = "learnstream_mastery_learners_updated_total";
+
+/// Describes the analytics metrics for `/metrics`.
+pub fn describe() {
+    metrics::describe_counter!(
+        EVENTS_PUBLISHED,
+        "mastery-changed events published on the mastery topic"
+    );
+    metrics::describe_histogram!(
+        UPDATE_SECONDS,
+        metrics::Unit::Seconds,
+        "time to recompute and publish the mastery of one stored batch's learners"
+    );
+    metrics::describe_counter!(
+        LEARNERS_UPDATED,
+        "learners whose mastery was recomputed after a stored batch"
+    );
+}
+
+/// Publishes mastery changes; the sink's [`AfterStore`] hook.
+#[derive(Debug, Clone)]
+pub struct MasteryPublisher {
+    store: AnalyticsStore,
+    producer: DurableProducer,
+    topic: String,
+    config: Arc<AnalyticsConfig>,
+}
+
+impl MasteryPublisher {
+    pub fn new(
+        store: AnalyticsStore,
+        producer: DurableProducer,
+        topic: String,
+        config: Arc<AnalyticsConfig>,
+    ) -> Self {
+        MasteryPublisher {
+            store,
+            producer,
+            topic,
+            config,
+        }
+    }
+
+    /// Recomputes the touched learners' mastery and publishes what changed.
+    pub async fn publish(&self, stored: &StoredBatch) -> Result<()> {
+        let started = Instant::now();
+        let mut tenants: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+        for (tenant, learners) in &stored.learners {
+            tenants
+                .entry(tenant)
+                .or_default()
+                .extend(learners.iter().cloned());
+        }
+        for (tenant, voided) in &stored.voided {
+            let ids: Vec<String> = voided
+                .iter()
+                .map(|id| id.hyphenated().to_string())
+                .collect();
+            let actors = self.store.actors_of(tenant, &ids).await?;
+            tenants.entry(tenant).or_default().extend(actors);
+        }
+        for (tenant, learners) in tenants {
+            let learners: Vec<String> = learners.into_iter().collect();
+            self.publish_tenant(tenant, &learners).await?;
+        }
+        metrics::histogram!(UPDATE_SECONDS).record(started.elapsed().as_secs_f64());
+        Ok(())
+    }
+
+    async fn publish_tenant(&self, tenant: &str, learners: &[String]) -> Result<()> {
+        let (statements, alignments, published) = futures::try_join!(
+            self.store
+                .learner_statements(tenant, learners, i64::MIN, i64::MAX),
+            self.store.alignments(tenant),
+            self.store.published_mastery(tenant, learners),
+        )?;
+        let alignments = Alignments::new(alignments);
+        let mut previous: BTreeMap<(String, String), &PublishedMastery> = published
+            .iter()
+            .map(|row| ((row.actor_ifi.clone(), row.competency_id.clone()), row))
+            .collect();
+        let mut changes: Vec<(String, Option<CompetencyMastery>, Option<&PublishedMastery>)> =
+            Vec::new();
+        for (learner, history) in by_learner(&statements) {
+            for current in mastery(history, &alignments, &self.config) {
+                let before = previous.remove(&(learner.to_owned(), current.competency_id.clone()));
+                if changed(before, &current) {
+                    changes.push((learner.to_owned(), Some(current), before));
+                }
+            }
+        }
+        // Competencies that lost all their evidence (voided statements).
+        for ((learner, _), before) in previous {
+            if before.evidence_count > 0 {
+                changes.push((learner, None, Some(before)));
+            }
+        }
+        metrics::counter!(LEARNERS_UPDATED).increment(learners.len() as u64);
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let computed_at = rfc3339(now_us() as i64);
+        let sends = changes.iter().map(|(learner, current, before)| {
+            let event = event(tenant, learner, current.as_ref(), *before, &computed_at);
+            let key = format!("{tenant}\n{learner}");
+            async move {
+                self.producer
+                    .send(
+                        &self.topic,
+                        Some(key.as_bytes()),
+                        event.to_string().as_bytes(),
+                        &[],
+                    )
+                    .await
+                    .map_err(|error| Error::Publish(error.to_string()))
+            }
+        });
+        futures::future::try_join_all(sends).await?;
+        metrics::counter!(EVENTS_PUBLISHED).increment(changes.len() as u64);
+        let records: Vec<PublishedMastery> = changes
+            .iter()
+            .map(|(learner, current, before)| match current {
+                Some(current) => PublishedMastery {
+                    actor_ifi: learner.clone(),
+                    competency_id: current.competency_id.clone(),
+                    method: current.method.to_owned(),
+                    value: current.value,
+                    mastered: current.mastered,
+                    evidence_count: current.evidence_count,
+                    last_evidence_us: current.last_evidence_us,
+                },
+                None => PublishedMastery {
+                    value: 0.0,
+                    mastered: false,
+                    evidence_count: 0,
+                    ..(*before).expect("a removal has a published state").clone()
+                },
+            })
+            .collect();
+        self.store.record_published(tenant, &records).await
+    }
+}
+
+/// Whether the value, the mastered flag or the method differ from what was published.
+fn changed(before: Option<&PublishedMastery>, current: &CompetencyMastery) -> bool {
+    match before {
+        None => true,
+        Some(before) => {
+            before.evidence_count == 0
+                || (before.value - current.value).abs() > 1e-9
+                || before.mastered != current.mastered
+                || before.method != current.method
+        }
+    }
+}
+
+/// A `mastery-changed` event.
+fn event(
+    tenant: &str,
+    learner: &str,
+    current: Option<&CompetencyMastery>,
+    before: Option<&PublishedMastery>,
+    computed_at: &str,
+) -> serde_json::Value {
+    let previous = before
+        .filter(|before| before.evidence_count > 0)
+        .map(|before| json!({"value": before.value, "mastered": before.mastered}));
+    match current {
+        Some(current) => json!({
+            "schema": EVENT_SCHEMA,
+            "tenant": tenant,
+            "learner": learner,
+            "competency_id": current.competency_id,
+            "framework": current.framework,
+            "method": current.method,
+            "value": current.value,
+            "mastered": current.mastered,
+            "evidence_count": current.evidence_count,
+            "last_evidence_at": current.last_evidence_at,
+            "previous": previous,
+            "computed_at": computed_at,
+        }),
+        None => {
+            let before = before.expect("an event has a current or a previous state");
+            json!({
+                "schema": EVENT_SCHEMA,
+                "tenant": tenant,
+                "learner": learner,
+                "competency_id": before.competency_id,
+                "framework": "",
+                "method": before.method,
+                "value": null,
+                "mastered": false,
+                "evidence_count": 0,
+                "last_evidence_at": null,
+                "previous": previous,
+                "computed_at": computed_at,
+            })
+        }
+    }
+}
+
+impl AfterStore for MasteryPublisher {
+    fn after_store<'a>(&'a self, stored: &'a StoredBatch) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            self.publish(stored)
+                .await
+                .map_err(|error| error.to_string())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::Trend;
+
+    fn current(value: f64) -> CompetencyMastery {
+        CompetencyMastery {
+            competency_id: "fractions".into(),
+            framework: "math".into(),
+            method: "decaying_average",
+            value,
+            mastered: value >= 0.8,
+            evidence_count: 3,
+            last_evidence_at: "2026-11-23T10:00:00.000Z".into(),
+            last_evidence_us: 0,
+            trend: Trend {
+                direction: "rising",
+                change: Some(0.1),
+            },
+        }
+    }
+
+    fn published(value: f64) -> PublishedMastery {
+        PublishedMastery {
+            actor_ifi: "mbox:mailto:ann@example.org".into(),
+            competency_id: "fractions".into(),
+            method: "decaying_average".into(),
+            value,
+            mastered: value >= 0.8,
+            evidence_count: 2,
+            last_evidence_us: 0,
+        }
+    }
+
+    #[test]
+    fn only_a_changed_value_is_an_event() {
+        assert!(changed(None, &current(0.5)));
+        assert!(!changed(Some(&published(0.5)), &current(0.5)));
+        assert!(changed(Some(&published(0.5)), &current(0.6)));
+        let mut other_method = published(0.5);
+        other_method.method = "highest".into();
+        assert!(changed(Some(&other_method), &current(0.5)));
+    }
+
+    #[test]
+    fn events_carry_the_value_and_the_previous_one() {
+        let event = event(
+            "district-7",
+            "mbox:mailto:ann@example.org",
+            Some(&current(0.85)),
+            Some(&published(0.5)),
+            "2026-11-23T10:00:01.000Z",
+        );
+        assert_eq!(event["schema"], EVENT_SCHEMA);
+        assert_eq!(event["value"], 0.85);
+        assert_eq!(event["mastered"], true);
+        assert_eq!(event["previous"]["value"], 0.5);
+        assert_eq!(event["previous"]["mastered"], false);
+        let withdrawn = super::event(
+            "district-7",
+            "mbox:mailto:ann@example.org",
+            None,
+            Some(&published(0.5)),
+            "2026-11-23T10:00:01.000Z",
+        );
+        assert_eq!(withdrawn["value"], serde_json::Value::Null);
+        assert_eq!(withdrawn["evidence_count"], 0);
+    }
+}

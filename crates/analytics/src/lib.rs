@@ -1,0 +1,42 @@
+//! Mastery and engagement. What flows in: learners' statements, read in the order they happened
+//! from ClickHouse's `learner_statements` (which a materialized view fills from every stored
+//! statement), the alignment table and the roster districts import as CSV. What flows out: the
+//! district API (JSON, described by `openapi.json`), and a `mastery-changed` event on Kafka
+//! whenever a learner's mastery of a competency changes.
+//!
+//! The math is pure (`mastery.rs`, `engagement.rs`, `evidence.rs`, `report.rs`); `analytics.md`
+//! beside this file says where each part runs and why.
+
+mod api;
+mod config;
+mod engagement;
+mod events;
+mod evidence;
+pub mod import;
+mod mastery;
+mod report;
+mod store;
+
+pub use api::{AnalyticsState, router};
+pub use config::AnalyticsConfig;
+pub use engagement::{Engagement, EngagementRules};
+pub use events::{MasteryPublisher, describe as describe_metrics};
+pub use evidence::{Alignment, Alignments, EvidenceRules};
+pub use mastery::{Assessment, BktParameters, Evidence, Method, assess};
+pub use report::{CompetencyMastery, EngagementReport};
+pub use store::{AnalyticsStore, LearnerStatement, RosterClass, RosterEnrollment, RosterUser};
+
+use learnstream_store::ClickHouseConfig;
+
+/// What can fail here.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("clickhouse: {0}")]
+    ClickHouse(#[from] clickhouse::error::Error),
+    #[error("kafka: {0}")]
+    Kafka(#[from] learnstream_kafka::Error),
+    #[error("publishing a mastery event: {0}")]
+    Publish(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
