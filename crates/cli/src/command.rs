@@ -36,6 +36,30 @@ enum Command {
     Sink,
     /// Apply the ClickHouse migrations and exit.
     Migrate,
+    /// Import a district's CSV files into ClickHouse (migrates first). Each import replaces
+    /// the tenant's previous one.
+    Import {
+        #[command(subcommand)]
+        what: Import,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum Import {
+    /// The alignment table: `activity_id,competency_id[,framework][,weight]`.
+    Alignments {
+        /// The tenant (as in `auth.credentials`) the alignments belong to.
+        #[arg(long)]
+        tenant: String,
+        file: PathBuf,
+    },
+    /// A OneRoster 1.1 roster: `users.csv`, `classes.csv` and `enrollments.csv` in a directory.
+    Roster {
+        /// The tenant (as in `auth.credentials`) the roster belongs to.
+        #[arg(long)]
+        tenant: String,
+        directory: PathBuf,
+    },
 }
 
 /// The `learnstream` command line: parses arguments, sets up logging, metrics and signals, and
@@ -58,6 +82,11 @@ pub async fn run_command_line() -> anyhow::Result<()> {
             );
             return Ok(());
         }
+        Command::Import { what } => {
+            let validated = config.validate(false)?;
+            learnstream_store::migrate(&validated.config.clickhouse).await?;
+            return import(&validated.config, what).await;
+        }
     };
     let validated = config.validate(roles != Roles::Sink)?;
     let metrics = install_metrics()?;
@@ -65,6 +94,43 @@ pub async fn run_command_line() -> anyhow::Result<()> {
     tokio::spawn(stop_on_signal(shutdown.clone()));
     let started = crate::start(validated, roles, Some(metrics), shutdown).await?;
     started.wait().await
+}
+
+async fn import(config: &Config, what: Import) -> anyhow::Result<()> {
+    let store = learnstream_analytics::AnalyticsStore::new(&config.clickhouse);
+    let read = |path: &std::path::Path| {
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
+    };
+    match what {
+        Import::Alignments { tenant, file } => {
+            let alignments = learnstream_analytics::import::alignments(&read(&file)?)?;
+            store.replace_alignments(&tenant, &alignments).await?;
+            tracing::info!(tenant, alignments = alignments.len(), "alignments imported");
+        }
+        Import::Roster { tenant, directory } => {
+            // All three files are read and checked before anything is stored.
+            let users = learnstream_analytics::import::users(
+                &read(&directory.join("users.csv"))?,
+                &config.analytics.roster_account_home_page,
+            )?;
+            let classes =
+                learnstream_analytics::import::classes(&read(&directory.join("classes.csv"))?)?;
+            let enrollments = learnstream_analytics::import::enrollments(&read(
+                &directory.join("enrollments.csv"),
+            )?)?;
+            store.replace_users(&tenant, &users).await?;
+            store.replace_classes(&tenant, &classes).await?;
+            store.replace_enrollments(&tenant, &enrollments).await?;
+            tracing::info!(
+                tenant,
+                users = users.len(),
+                classes = classes.len(),
+                enrollments = enrollments.len(),
+                "roster imported"
+            );
+        }
+    }
+    Ok(())
 }
 
 fn init_logging(config: &LogConfig) -> anyhow::Result<()> {
@@ -85,6 +151,7 @@ fn install_metrics() -> anyhow::Result<PrometheusHandle> {
         .context("installing the metrics recorder")?;
     learnstream_intake::describe_metrics();
     learnstream_sink::describe_metrics();
+    learnstream_analytics::describe_metrics();
     let upkeep = handle.clone();
     tokio::spawn(async move {
         let mut interval = tokio::time::interval(Duration::from_secs(5));

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
+use learnstream_analytics::AnalyticsConfig;
 use learnstream_intake::{AuthConfig, CoalesceConfig, ConsistencyConfig, Credentials, HttpConfig};
 use learnstream_kafka::KafkaConfig;
 use learnstream_sink::SinkConfig;
@@ -30,6 +31,8 @@ pub struct Config {
     pub clickhouse: ClickHouseConfig,
     /// Batching and retries of the sink.
     pub sink: SinkConfig,
+    /// Mastery, engagement and the mastery events.
+    pub analytics: AnalyticsConfig,
     /// Logging.
     pub log: LogConfig,
 }
@@ -95,6 +98,7 @@ impl Config {
             self.sink.validate(),
             self.intake.validate(),
             self.consistency.validate(),
+            self.analytics.validate(),
         ];
         for check in checks {
             check.map_err(|error| anyhow::anyhow!("configuration: {error}"))?;

@@ -14,6 +14,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context as _;
+use learnstream_analytics::{AnalyticsState, AnalyticsStore, MasteryPublisher};
 use learnstream_intake::{AppState, AppStateParts, Coalescer, Progress};
 use learnstream_kafka::DurableProducer;
 use learnstream_store::StatementStore;
@@ -84,18 +85,34 @@ pub async fn start(
         .await
         .context("creating kafka topics")?;
     let store = StatementStore::new(&config.clickhouse);
+    let analytics_store = AnalyticsStore::new(&config.clickhouse);
+    let analytics_config = Arc::new(config.analytics.clone());
 
-    let mut on_stored: Option<learnstream_sink::OnStored> = None;
+    let mut hooks = learnstream_sink::SinkHooks::default();
+    if roles.sink() && config.analytics.mastery_events {
+        hooks.after_store = Some(Arc::new(MasteryPublisher::new(
+            analytics_store.clone(),
+            DurableProducer::new(&config.kafka).context("creating the mastery event producer")?,
+            config.kafka.mastery_topic.clone(),
+            Arc::clone(&analytics_config),
+        )));
+    }
     let router = if roles.intake() {
         let credentials = credentials.context("serving the LRS needs validated credentials")?;
         let progress = Progress::start(&config.kafka, &config.sink.group_id, &config.consistency)
             .context("starting the sink progress watcher")?;
         if roles.sink() {
             let progress = progress.clone();
-            on_stored = Some(Arc::new(move |partition, next_offset| {
+            hooks.on_stored = Some(Arc::new(move |partition, next_offset| {
                 progress.stored_below(partition, next_offset);
             }));
         }
+        let district = learnstream_analytics::router(AnalyticsState {
+            store: analytics_store,
+            statements: store.clone(),
+            credentials: credentials.clone(),
+            config: analytics_config,
+        });
         learnstream_intake::router(AppState::new(AppStateParts {
             coalescer: Coalescer::start(
                 DurableProducer::new(&config.kafka).context("creating kafka producer")?,
@@ -110,6 +127,7 @@ pub async fn start(
             cors_allowed_origins: config.http.cors_allowed_origins.clone(),
             metrics,
         }))
+        .merge(district)
     } else {
         learnstream_intake::ops_router(metrics)
     };
@@ -131,7 +149,7 @@ pub async fn start(
         let sink_shutdown = shutdown.clone();
         tasks.spawn(async move {
             let outcome =
-                learnstream_sink::run(&config.kafka, &config.sink, store, on_stored, sink_shutdown)
+                learnstream_sink::run(&config.kafka, &config.sink, store, hooks, sink_shutdown)
                     .await;
             outcome.context("sink")
         });
