@@ -624,3 +624,28 @@ async fn put_enrollments(
         .map_err(unavailable)?;
     Ok(imported("enrollments", enrollments.len()))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    /// Every route the router serves is in the OpenAPI document, and nothing else is.
+    #[test]
+    fn the_openapi_document_describes_every_route() {
+        let document: serde_json::Value = serde_json::from_str(super::OPENAPI).unwrap();
+        let documented: BTreeSet<&str> = document["paths"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let source = include_str!("api.rs");
+        let routed: BTreeSet<&str> = source
+            .split(".route(")
+            .skip(1)
+            .filter_map(|rest| rest.trim_start().strip_prefix('"'))
+            .filter_map(|rest| rest.split('"').next())
+            .collect();
+        assert_eq!(documented, routed);
+    }
+}
