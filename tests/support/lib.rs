@@ -59,6 +59,7 @@ pub fn isolated_config(brokers: &str) -> Config {
     config.clickhouse.url = clickhouse_url();
     config.clickhouse.database = name.clone();
     config.sink.group_id = format!("{name}-sink");
+    config.analytics.mastery_group_id = format!("{name}-mastery");
     config.sink.max_batch_wait_ms = 50;
     config
 }
@@ -466,6 +467,10 @@ impl Process {
                 config.clickhouse.database.clone(),
             ),
             ("LEARNSTREAM_SINK__GROUP_ID", config.sink.group_id.clone()),
+            (
+                "LEARNSTREAM_ANALYTICS__MASTERY_GROUP_ID",
+                config.analytics.mastery_group_id.clone(),
+            ),
             (
                 "LEARNSTREAM_SINK__MAX_BATCH_WAIT_MS",
                 config.sink.max_batch_wait_ms.to_string(),

@@ -26,8 +26,14 @@ pub struct AnalyticsConfig {
     /// The `account.homePage` of the statements of roster users without an email: their actor
     /// is `account:<this>|<username>`. Empty: such users are refused at import.
     pub roster_account_home_page: String,
-    /// Publish mastery changes on `kafka.mastery_topic` as the sink stores statements.
+    /// Publish mastery changes on `kafka.mastery_topic`: processes that run the sink also run
+    /// the mastery follower, which reads the statements topic a step behind the sink.
     pub mastery_events: bool,
+    /// The mastery follower's consumer group.
+    pub mastery_group_id: String,
+    /// Longest the follower collects statements before it publishes their learners' changes: a
+    /// learner's statements within one cycle cost one recomputation.
+    pub max_cycle_wait_ms: u64,
 }
 
 impl Default for AnalyticsConfig {
@@ -40,6 +46,8 @@ impl Default for AnalyticsConfig {
             engagement: EngagementRules::default(),
             roster_account_home_page: String::new(),
             mastery_events: true,
+            mastery_group_id: "learnstream-mastery".to_owned(),
+            max_cycle_wait_ms: 500,
         }
     }
 }
@@ -53,6 +61,12 @@ impl AnalyticsConfig {
         self.default_method.validate("analytics.default_method")?;
         for (competency, method) in &self.competencies {
             method.validate(&format!("analytics.competencies.{competency:?}"))?;
+        }
+        if self.mastery_group_id.is_empty() {
+            return Err("analytics.mastery_group_id: must not be empty".to_owned());
+        }
+        if !(10..=60_000).contains(&self.max_cycle_wait_ms) {
+            return Err("analytics.max_cycle_wait_ms: must be between 10 and 60000".to_owned());
         }
         self.evidence.validate()?;
         self.engagement.validate()

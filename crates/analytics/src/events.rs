@@ -1,21 +1,16 @@
-//! Mastery events for personalization: after the sink stores a batch, the mastery of every
-//! learner it touched is computed again and compared with what was last published; each
+//! Mastery events for personalization: the mastery of every learner a stretch of statements
+//! touched (`follower.rs`) is computed again and compared with what was last published; each
 //! competency whose value (or mastered flag) changed is published on the mastery topic
 //! (`schemas/kafka/mastery-changed.v1.schema.json`), keyed by tenant and learner so one
-//! learner's events stay in order, and only then recorded as published.
-//!
-//! Runs as the sink's [`AfterStore`] hook, before the batch's offsets are stored: a crash
-//! after storing and before publishing delivers the batch again, and the comparison with the
-//! published state finds the change again. Delivery is at least once; an event sent twice
-//! carries the same `evidence_count` and `last_evidence_at`.
+//! learner's events stay in order, and only then recorded as published. A crash between the
+//! two publishes the change again: delivery is at least once, and an event sent twice carries
+//! the same `evidence_count` and `last_evidence_at`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Instant;
 
-use futures::future::BoxFuture;
 use learnstream_kafka::DurableProducer;
-use learnstream_sink::{AfterStore, StoredBatch};
 use serde_json::json;
 
 use crate::engagement::rfc3339;
@@ -39,15 +34,22 @@ pub fn describe() {
     metrics::describe_histogram!(
         UPDATE_SECONDS,
         metrics::Unit::Seconds,
-        "time to recompute and publish the mastery of one stored batch's learners"
+        "time to recompute and publish the mastery of one follower cycle's learners"
     );
     metrics::describe_counter!(
         LEARNERS_UPDATED,
-        "learners whose mastery was recomputed after a stored batch"
+        "learners whose mastery the follower recomputed"
     );
 }
 
-/// Publishes mastery changes; the sink's [`AfterStore`] hook.
+/// Per tenant, the learners whose statements were stored and the statements voided.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(crate) struct Touched {
+    pub(crate) learners: BTreeMap<String, BTreeSet<String>>,
+    pub(crate) voided: BTreeMap<String, Vec<String>>,
+}
+
+/// Recomputes touched learners' mastery and publishes what changed.
 #[derive(Debug, Clone)]
 pub struct MasteryPublisher {
     store: AnalyticsStore,
@@ -72,7 +74,7 @@ impl MasteryPublisher {
     }
 
     /// Recomputes the touched learners' mastery and publishes what changed.
-    pub async fn publish(&self, stored: &StoredBatch) -> Result<()> {
+    pub(crate) async fn publish(&self, stored: &Touched) -> Result<()> {
         let started = Instant::now();
         let mut tenants: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
         for (tenant, learners) in &stored.learners {
@@ -82,11 +84,7 @@ impl MasteryPublisher {
                 .extend(learners.iter().cloned());
         }
         for (tenant, voided) in &stored.voided {
-            let ids: Vec<String> = voided
-                .iter()
-                .map(|id| id.hyphenated().to_string())
-                .collect();
-            let actors = self.store.actors_of(tenant, &ids).await?;
+            let actors = self.store.actors_of(tenant, voided).await?;
             tenants.entry(tenant).or_default().extend(actors);
         }
         for (tenant, learners) in tenants {
@@ -227,16 +225,6 @@ fn event(
                 "computed_at": computed_at,
             })
         }
-    }
-}
-
-impl AfterStore for MasteryPublisher {
-    fn after_store<'a>(&'a self, stored: &'a StoredBatch) -> BoxFuture<'a, Result<(), String>> {
-        Box::pin(async move {
-            self.publish(stored)
-                .await
-                .map_err(|error| error.to_string())
-        })
     }
 }
 

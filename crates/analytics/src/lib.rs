@@ -1,8 +1,9 @@
 //! Mastery and engagement. What flows in: learners' statements, read in the order they happened
 //! from ClickHouse's `learner_statements` (which a materialized view fills from every stored
-//! statement), the alignment table and the roster districts import as CSV. What flows out: the
-//! district API (JSON, described by `openapi.json`), and a `mastery-changed` event on Kafka
-//! whenever a learner's mastery of a competency changes.
+//! statement), the alignment table and the roster districts import as CSV, and the statements
+//! topic, which the mastery follower reads a step behind the sink. What flows out: the district
+//! API (JSON, described by `openapi.json`), and a `mastery-changed` event on Kafka whenever a
+//! learner's mastery of a competency changes.
 //!
 //! The math is pure (`mastery.rs`, `engagement.rs`, `evidence.rs`, `report.rs`); `analytics.md`
 //! beside this file says where each part runs and why.
@@ -12,6 +13,7 @@ mod config;
 mod engagement;
 mod events;
 mod evidence;
+mod follower;
 pub mod import;
 mod mastery;
 mod report;
@@ -22,6 +24,7 @@ pub use config::AnalyticsConfig;
 pub use engagement::{Engagement, EngagementRules};
 pub use events::{MasteryPublisher, describe as describe_metrics};
 pub use evidence::{Alignment, Alignments, EvidenceRules};
+pub use follower::follow;
 pub use mastery::{Assessment, BktParameters, Evidence, Method, assess};
 pub use report::{CompetencyMastery, EngagementReport};
 pub use store::{AnalyticsStore, LearnerStatement, RosterClass, RosterEnrollment, RosterUser};
@@ -35,6 +38,8 @@ pub enum Error {
     ClickHouse(#[from] clickhouse::error::Error),
     #[error("kafka: {0}")]
     Kafka(#[from] learnstream_kafka::Error),
+    #[error("kafka client: {0}")]
+    KafkaClient(#[from] rdkafka::error::KafkaError),
     #[error("publishing a mastery event: {0}")]
     Publish(String),
 }

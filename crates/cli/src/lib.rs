@@ -88,22 +88,24 @@ pub async fn start(
     let analytics_store = AnalyticsStore::new(&config.clickhouse);
     let analytics_config = Arc::new(config.analytics.clone());
 
-    let mut hooks = learnstream_sink::SinkHooks::default();
-    if roles.sink() && config.analytics.mastery_events {
-        hooks.after_store = Some(Arc::new(MasteryPublisher::new(
+    let mastery_publisher = if roles.sink() && config.analytics.mastery_events {
+        Some(MasteryPublisher::new(
             analytics_store.clone(),
             DurableProducer::new(&config.kafka).context("creating the mastery event producer")?,
             config.kafka.mastery_topic.clone(),
             Arc::clone(&analytics_config),
-        )));
-    }
+        ))
+    } else {
+        None
+    };
+    let mut on_stored: Option<learnstream_sink::OnStored> = None;
     let router = if roles.intake() {
         let credentials = credentials.context("serving the LRS needs validated credentials")?;
         let progress = Progress::start(&config.kafka, &config.sink.group_id, &config.consistency)
             .context("starting the sink progress watcher")?;
         if roles.sink() {
             let progress = progress.clone();
-            hooks.on_stored = Some(Arc::new(move |partition, next_offset| {
+            on_stored = Some(Arc::new(move |partition, next_offset| {
                 progress.stored_below(partition, next_offset);
             }));
         }
@@ -145,11 +147,28 @@ pub async fn start(
             .await
             .context("http server")
     });
+    if let Some(publisher) = mastery_publisher {
+        let follower_shutdown = shutdown.clone();
+        let kafka = config.kafka.clone();
+        let sink_group = config.sink.group_id.clone();
+        let analytics = config.analytics.clone();
+        tasks.spawn(async move {
+            learnstream_analytics::follow(
+                &kafka,
+                &sink_group,
+                &analytics,
+                publisher,
+                follower_shutdown,
+            )
+            .await
+            .context("mastery follower")
+        });
+    }
     if roles.sink() {
         let sink_shutdown = shutdown.clone();
         tasks.spawn(async move {
             let outcome =
-                learnstream_sink::run(&config.kafka, &config.sink, store, hooks, sink_shutdown)
+                learnstream_sink::run(&config.kafka, &config.sink, store, on_stored, sink_shutdown)
                     .await;
             outcome.context("sink")
         });

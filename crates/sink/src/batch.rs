@@ -148,27 +148,6 @@ pub(crate) fn inherit_target_matches(
     }
 }
 
-/// What a stored batch changed, for the [`AfterStore`](crate::AfterStore) hook.
-pub(crate) fn stored_batch(
-    rows: &[StatementRow],
-    voided: BTreeMap<String, Vec<Uuid>>,
-) -> crate::StoredBatch {
-    let mut stored = crate::StoredBatch {
-        voided,
-        ..crate::StoredBatch::default()
-    };
-    for row in rows {
-        if !row.actor_ifi.is_empty() {
-            stored
-                .learners
-                .entry(row.tenant.clone())
-                .or_default()
-                .insert(row.actor_ifi.clone());
-        }
-    }
-    stored
-}
-
 /// Per tenant, the statements the batch's voiding statements void (Data 2.3.2).
 pub(crate) fn voided_targets(rows: &[StatementRow]) -> BTreeMap<String, Vec<Uuid>> {
     let mut voided: BTreeMap<String, Vec<Uuid>> = BTreeMap::new();

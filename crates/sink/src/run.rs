@@ -1,4 +1,4 @@
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Display;
 use std::future::Future;
 use std::sync::Arc;
@@ -18,8 +18,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::batch::{
-    Batch, DeadLetter, has_statement_refs, inherit_target_matches, stored_batch, targets_outside,
-    voided_targets,
+    Batch, DeadLetter, has_statement_refs, inherit_target_matches, targets_outside, voided_targets,
 };
 use crate::metrics::{
     BATCH_ROWS, CONSUMER_LAG, DEAD_LETTERS, DELIVERY_SECONDS, INSERT_SECONDS, RETRIES,
@@ -36,48 +35,13 @@ const FIRST_RETRY_BACKOFF: Duration = Duration::from_millis(100);
 /// read-your-writes requests from it without waiting for the commit.
 pub type OnStored = Arc<dyn Fn(i32, i64) + Send + Sync>;
 
-/// What a stored batch changed, per tenant: the learners (actors) whose statements it stored,
-/// and the statements it voided.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct StoredBatch {
-    pub learners: BTreeMap<String, BTreeSet<String>>,
-    pub voided: BTreeMap<String, Vec<Uuid>>,
-}
-
-/// Work that follows each stored batch before its offsets are stored, such as publishing what
-/// it changed: a crash before it finishes delivers the batch again, so the work is done at least
-/// once. A failure is retried with the inserts' backoff, and the batch's offsets wait for it.
-pub trait AfterStore: Send + Sync + 'static {
-    fn after_store<'a>(
-        &'a self,
-        stored: &'a StoredBatch,
-    ) -> futures::future::BoxFuture<'a, Result<(), String>>;
-}
-
-/// What the sink tells the rest of the process.
-#[derive(Default, Clone)]
-pub struct SinkHooks {
-    pub on_stored: Option<OnStored>,
-    pub after_store: Option<Arc<dyn AfterStore>>,
-}
-
-impl std::fmt::Debug for SinkHooks {
-    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        formatter
-            .debug_struct("SinkHooks")
-            .field("on_stored", &self.on_stored.is_some())
-            .field("after_store", &self.after_store.is_some())
-            .finish()
-    }
-}
-
 /// Consumes the statements topic into ClickHouse until `shutdown` is cancelled, then stores the
 /// batch in hand and commits its offsets.
 pub async fn run(
     kafka: &KafkaConfig,
     config: &SinkConfig,
     store: StatementStore,
-    hooks: SinkHooks,
+    on_stored: Option<OnStored>,
     shutdown: CancellationToken,
 ) -> Result<()> {
     let mut client_config = kafka.client_config();
@@ -114,8 +78,7 @@ pub async fn run(
         statements_topic: kafka.statements_topic.clone(),
         dead_letter_topic: kafka.dead_letter_topic.clone(),
         max_retry_backoff: config.max_retry_backoff(),
-        on_stored: hooks.on_stored,
-        after_store: hooks.after_store,
+        on_stored,
     });
     tracing::info!(topic = %kafka.statements_topic, group = %config.group_id, "sink started");
 
@@ -248,7 +211,6 @@ struct Sink {
     dead_letter_topic: String,
     max_retry_backoff: Duration,
     on_stored: Option<OnStored>,
-    after_store: Option<Arc<dyn AfterStore>>,
 }
 
 impl Sink {
@@ -314,16 +276,6 @@ impl Sink {
             metrics::histogram!(INSERT_SECONDS).record(started.elapsed().as_secs_f64());
             metrics::histogram!(BATCH_ROWS).record(batch.rows.len() as f64);
             metrics::counter!(STATEMENTS_STORED).increment(batch.rows.len() as u64);
-            if let Some(after_store) = &self.after_store {
-                let stored = stored_batch(&batch.rows, voided);
-                if self
-                    .retry(stop, "after_store", || after_store.after_store(&stored))
-                    .await
-                    .is_none()
-                {
-                    return false;
-                }
-            }
         }
         for dead_letter in &batch.dead_letters {
             tracing::warn!(

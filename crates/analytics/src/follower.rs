@@ -1,0 +1,204 @@
+//! The mastery follower: reads the statements topic in a consumer group of its own, a step behind
+//! the sink, and publishes the mastery changes of the learners each stretch of messages touched.
+//!
+//! A cycle collects messages for up to `analytics.max_cycle_wait_ms` (one learner's many
+//! statements cost one recomputation), waits until the sink's group has committed past them (so
+//! they are in ClickHouse), hands the touched learners to the [`MasteryPublisher`], and only then
+//! stores its own offsets: a crash replays the cycle and the publisher finds the same changes
+//! again (at least once). Storing statements never waits for this: under load the follower
+//! falls behind and catches up with bigger cycles, while the district API, which reads
+//! ClickHouse, stays as fresh as the sink.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use learnstream_kafka::{KafkaConfig, decode_batch};
+use learnstream_xapi::{VOIDED_VERB, extract_columns};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer as _, StreamConsumer};
+use rdkafka::message::BorrowedMessage;
+use rdkafka::{Message as _, Offset, TopicPartitionList};
+use tokio_util::sync::CancellationToken;
+
+use crate::events::{MasteryPublisher, Touched};
+use crate::{AnalyticsConfig, Result};
+
+const FIRST_RETRY_BACKOFF: Duration = Duration::from_millis(100);
+const MAX_RETRY_BACKOFF: Duration = Duration::from_secs(10);
+const OFFSETS_TIMEOUT: Duration = Duration::from_secs(10);
+const SINK_POLL: Duration = Duration::from_millis(50);
+
+/// Follows the statements topic until `shutdown`, publishing mastery changes.
+pub async fn follow(
+    kafka: &KafkaConfig,
+    sink_group: &str,
+    config: &AnalyticsConfig,
+    publisher: MasteryPublisher,
+    shutdown: CancellationToken,
+) -> Result<()> {
+    let consumer: StreamConsumer = kafka
+        .client_config()
+        .set("group.id", &config.mastery_group_id)
+        .set("enable.auto.offset.store", "false")
+        .set("enable.auto.commit", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("fetch.wait.max.ms", "50")
+        .create()?;
+    consumer.subscribe(&[&kafka.statements_topic])?;
+    // Never subscribes: it only reads the sink group's committed offsets.
+    let sink_offsets: BaseConsumer = kafka
+        .client_config()
+        .set("group.id", sink_group)
+        .set("enable.auto.commit", "false")
+        .create()?;
+    let sink_offsets = std::sync::Arc::new(sink_offsets);
+    let max_wait = Duration::from_millis(config.max_cycle_wait_ms);
+    tracing::info!(group = %config.mastery_group_id, "mastery follower started");
+
+    let mut cycle = Cycle::default();
+    loop {
+        let deadline = cycle
+            .started
+            .map(|started| started + max_wait)
+            .unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(3600));
+        tokio::select! {
+            biased;
+            () = shutdown.cancelled() => break,
+            () = tokio::time::sleep_until(deadline), if cycle.started.is_some() => {
+                let done = std::mem::take(&mut cycle);
+                if !done.finish(&consumer, &sink_offsets, &kafka.statements_topic, &publisher, &shutdown).await {
+                    break;
+                }
+            }
+            received = consumer.recv() => match received {
+                Ok(message) => cycle.add(&message),
+                Err(error) => tracing::warn!(%error, "mastery follower: kafka consumer error"),
+            },
+        }
+    }
+    // Offsets of an unfinished cycle stay unstored: its messages are read again next time.
+    Ok(())
+}
+
+/// The messages of one cycle: whom they touched and how far they reach per partition.
+#[derive(Default)]
+struct Cycle {
+    started: Option<tokio::time::Instant>,
+    touched: Touched,
+    last_offsets: BTreeMap<i32, i64>,
+}
+
+impl Cycle {
+    fn add(&mut self, message: &BorrowedMessage<'_>) {
+        self.started.get_or_insert_with(tokio::time::Instant::now);
+        self.last_offsets
+            .insert(message.partition(), message.offset());
+        // A message the sink cannot store (it dead-letters it) touches nobody.
+        let Some(batch) = message
+            .payload()
+            .and_then(|payload| decode_batch(payload).ok())
+        else {
+            return;
+        };
+        for raw in &batch.statements {
+            let Ok(columns) = extract_columns(raw.get()) else {
+                continue;
+            };
+            if columns.verb_id == VOIDED_VERB && columns.object_type == "StatementRef" {
+                self.touched
+                    .voided
+                    .entry(batch.tenant.to_string())
+                    .or_default()
+                    .push(columns.object_id);
+            }
+            if !columns.actor_ifi.is_empty() {
+                self.touched
+                    .learners
+                    .entry(batch.tenant.to_string())
+                    .or_default()
+                    .insert(columns.actor_ifi);
+            }
+        }
+    }
+
+    /// Waits for the sink, publishes, stores the offsets. False if `shutdown` interrupted it.
+    async fn finish(
+        self,
+        consumer: &StreamConsumer,
+        sink_offsets: &std::sync::Arc<BaseConsumer>,
+        topic: &str,
+        publisher: &MasteryPublisher,
+        shutdown: &CancellationToken,
+    ) -> bool {
+        if !wait_for_sink(sink_offsets, topic, &self.last_offsets, shutdown).await {
+            return false;
+        }
+        let mut backoff = FIRST_RETRY_BACKOFF;
+        loop {
+            let error = tokio::select! {
+                biased;
+                () = shutdown.cancelled() => return false,
+                outcome = publisher.publish(&self.touched) => match outcome {
+                    Ok(()) => break,
+                    Err(error) => error,
+                },
+            };
+            tracing::warn!(%error, retry_in_ms = backoff.as_millis() as u64, "publishing mastery changes failed; retrying");
+            tokio::select! {
+                biased;
+                () = shutdown.cancelled() => return false,
+                () = tokio::time::sleep(backoff) => {}
+            }
+            backoff = (backoff * 2).min(MAX_RETRY_BACKOFF);
+        }
+        for (partition, offset) in &self.last_offsets {
+            // Fails for a partition lost in a rebalance; its new owner publishes again.
+            if let Err(error) = consumer.store_offset(topic, *partition, *offset) {
+                tracing::info!(partition, offset, %error, "mastery follower: offset not stored");
+            }
+        }
+        if let Err(error) = consumer.commit_consumer_state(CommitMode::Async) {
+            tracing::debug!(%error, "mastery follower: offset commit");
+        }
+        true
+    }
+}
+
+/// Waits until the sink's group committed past every offset of the cycle: its statements are
+/// in ClickHouse. False if `shutdown` came first.
+async fn wait_for_sink(
+    sink_offsets: &std::sync::Arc<BaseConsumer>,
+    topic: &str,
+    last_offsets: &BTreeMap<i32, i64>,
+    shutdown: &CancellationToken,
+) -> bool {
+    loop {
+        let mut list = TopicPartitionList::new();
+        for partition in last_offsets.keys() {
+            list.add_partition(topic, *partition);
+        }
+        let reader = std::sync::Arc::clone(sink_offsets);
+        let committed =
+            tokio::task::spawn_blocking(move || reader.committed_offsets(list, OFFSETS_TIMEOUT))
+                .await;
+        match committed {
+            Ok(Ok(committed)) => {
+                let stored = last_offsets.iter().all(|(partition, offset)| {
+                    committed.elements().iter().any(|element| {
+                        element.partition() == *partition
+                            && matches!(element.offset(), Offset::Offset(next) if next > *offset)
+                    })
+                });
+                if stored {
+                    return true;
+                }
+            }
+            Ok(Err(error)) => tracing::warn!(%error, "reading the sink's committed offsets"),
+            Err(error) => tracing::warn!(%error, "reading the sink's committed offsets"),
+        }
+        tokio::select! {
+            biased;
+            () = shutdown.cancelled() => return false,
+            () = tokio::time::sleep(SINK_POLL) => {}
+        }
+    }
+}
