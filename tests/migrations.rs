@@ -85,3 +85,63 @@ async fn a_migration_applied_twice_before_it_was_recorded_is_harmless() -> anyho
     assert_eq!(again.applied, every_version);
     drop_database(&config).await
 }
+
+/// A database from before the analytics migrations keeps its statements visible to mastery and
+/// engagement: migration 006 copies them into `learner_statements`, once.
+#[tokio::test]
+async fn statements_stored_before_learner_statements_are_copied_once() -> anyhow::Result<()> {
+    let config = isolated_config(&kafka_brokers());
+    clickhouse::Client::default()
+        .with_url(&config.clickhouse.url)
+        .query(&format!("CREATE DATABASE {}", config.clickhouse.database))
+        .execute()
+        .await?;
+    let client = config.clickhouse.client();
+    // The schema as it was: migrations 000 to 004, statement by statement.
+    for migration in MIGRATIONS.iter().filter(|migration| migration.version <= 4) {
+        for statement in migration.sql.split_inclusive(";\n") {
+            let code: Vec<&str> = statement
+                .lines()
+                .filter(|line| !line.trim_start().starts_with("--") && !line.trim().is_empty())
+                .collect();
+            if !code.is_empty() {
+                client
+                    .query(statement.trim().trim_end_matches(';'))
+                    .execute()
+                    .await?;
+            }
+        }
+    }
+    client
+        .query(
+            "INSERT INTO statements (tenant, statement_id, stored_us, timestamp_us, actor_ifi,
+                verb_id, object_type, object_id, voided, version, raw)
+             VALUES ('district-7', '6fa459ea-ee8a-3ca4-894e-db77e160355e', 1, 2,
+                'mbox:mailto:ann@example.org', 'http://adlnet.gov/expapi/verbs/passed',
+                'Activity', 'https://example.org/quiz', 0, '1.0.0', '{}')",
+        )
+        .execute()
+        .await?;
+
+    migrate(&config.clickhouse).await?;
+    let copied = || async {
+        config
+            .clickhouse
+            .client()
+            .query("SELECT count() FROM learner_statements WHERE actor_ifi = 'mbox:mailto:ann@example.org'")
+            .fetch_one::<u64>()
+            .await
+    };
+    assert_eq!(copied().await?, 1);
+    // Applying the backfill again, as a second process racing the first might, copies nothing.
+    let backfill = MIGRATIONS
+        .iter()
+        .find(|migration| migration.version == 6)
+        .expect("migration 006 is the backfill");
+    client
+        .query(backfill.sql.trim().trim_end_matches(';'))
+        .execute()
+        .await?;
+    assert_eq!(copied().await?, 1);
+    drop_database(&config).await
+}
