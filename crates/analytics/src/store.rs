@@ -3,6 +3,8 @@
 //! `schemas/clickhouse/queries/`, checked on ClickHouse 18.16 and current releases.
 
 use clickhouse::Row;
+use futures::future::BoxFuture;
+use futures::{FutureExt as _, StreamExt as _, TryStreamExt as _};
 use serde::{Deserialize, Serialize};
 
 use crate::evidence::Alignment;
@@ -164,6 +166,9 @@ const MASTERY_PUBLISHED: &str =
     include_str!("../../../schemas/clickhouse/queries/mastery_published.sql");
 const VOIDED_ACTORS: &str = include_str!("../../../schemas/clickhouse/queries/voided_actors.sql");
 
+/// Learners per `learner_statements` query: about 30 KB of query text.
+const LEARNERS_PER_QUERY: usize = 500;
+
 /// Reads and writes the analytics tables.
 #[derive(Clone)]
 pub struct AnalyticsStore {
@@ -186,7 +191,9 @@ impl AnalyticsStore {
     }
 
     /// These learners' statements from `since_us` (inclusive) to `until_us` (exclusive), by
-    /// learner, then in the order they happened.
+    /// learner, then in the order they happened. Asked [`LEARNERS_PER_QUERY`] learners at a
+    /// time, two queries at once: the learners travel inside the query text, which ClickHouse
+    /// caps (`max_query_size`, 256 KiB by default).
     pub async fn learner_statements(
         &self,
         tenant: &str,
@@ -194,15 +201,26 @@ impl AnalyticsStore {
         since_us: i64,
         until_us: i64,
     ) -> Result<Vec<LearnerStatement>> {
-        Ok(self
-            .client
-            .query(LEARNER_STATEMENTS)
-            .bind(tenant)
-            .bind(actors)
-            .bind(since_us)
-            .bind(until_us)
-            .fetch_all()
-            .await?)
+        let chunks: Vec<BoxFuture<'_, clickhouse::error::Result<Vec<LearnerStatement>>>> = actors
+            .chunks(LEARNERS_PER_QUERY)
+            .map(|chunk| {
+                self.client
+                    .query(LEARNER_STATEMENTS)
+                    .bind(tenant)
+                    .bind(chunk)
+                    .bind(since_us)
+                    .bind(until_us)
+                    .fetch_all::<LearnerStatement>()
+                    .boxed()
+            })
+            .collect();
+        // `buffered` keeps the chunks' order; each learner is in one chunk, so each learner's
+        // statements stay together.
+        let read: Vec<Vec<LearnerStatement>> = futures::stream::iter(chunks)
+            .buffered(2)
+            .try_collect()
+            .await?;
+        Ok(read.into_iter().flatten().collect())
     }
 
     /// One page of a learner's statement ids, newest first, before `before` if given.
@@ -426,19 +444,24 @@ impl AnalyticsStore {
             .await?)
     }
 
-    /// The mastery last published for these learners.
+    /// The mastery last published for these learners ([`LEARNERS_PER_QUERY`] at a time).
     pub async fn published_mastery(
         &self,
         tenant: &str,
         actors: &[String],
     ) -> Result<Vec<PublishedMastery>> {
-        Ok(self
-            .client
-            .query(MASTERY_PUBLISHED)
-            .bind(tenant)
-            .bind(actors)
-            .fetch_all()
-            .await?)
+        let mut published = Vec::new();
+        for chunk in actors.chunks(LEARNERS_PER_QUERY) {
+            published.extend(
+                self.client
+                    .query(MASTERY_PUBLISHED)
+                    .bind(tenant)
+                    .bind(chunk)
+                    .fetch_all::<PublishedMastery>()
+                    .await?,
+            );
+        }
+        Ok(published)
     }
 
     /// Records mastery as published.
@@ -473,14 +496,19 @@ impl AnalyticsStore {
 
     /// The learners whose statements these are.
     pub async fn actors_of(&self, tenant: &str, statement_ids: &[String]) -> Result<Vec<String>> {
-        let rows: Vec<ActorRow> = self
-            .client
-            .query(VOIDED_ACTORS)
-            .bind(tenant)
-            .bind(statement_ids)
-            .fetch_all()
-            .await?;
-        Ok(rows.into_iter().map(|row| row.actor_ifi).collect())
+        let mut actors = Vec::new();
+        // Statement ids are shorter than learners' identifiers: more fit in one query.
+        for chunk in statement_ids.chunks(4 * LEARNERS_PER_QUERY) {
+            let rows: Vec<ActorRow> = self
+                .client
+                .query(VOIDED_ACTORS)
+                .bind(tenant)
+                .bind(chunk)
+                .fetch_all()
+                .await?;
+            actors.extend(rows.into_iter().map(|row| row.actor_ifi));
+        }
+        Ok(actors)
     }
 }
 
