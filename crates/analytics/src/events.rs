@@ -96,12 +96,14 @@ impl MasteryPublisher {
     }
 
     async fn publish_tenant(&self, tenant: &str, learners: &[String]) -> Result<()> {
+        let started = Instant::now();
         let (statements, alignments, published) = futures::try_join!(
             self.store
                 .learner_statements(tenant, learners, i64::MIN, i64::MAX),
             self.store.alignments(tenant),
             self.store.published_mastery(tenant, learners),
         )?;
+        let read = started.elapsed();
         let alignments = Alignments::new(alignments);
         let mut previous: BTreeMap<(String, String), &PublishedMastery> = published
             .iter()
@@ -127,6 +129,7 @@ impl MasteryPublisher {
         if changes.is_empty() {
             return Ok(());
         }
+        let computed = started.elapsed();
         let computed_at = rfc3339(now_us() as i64);
         let sends = changes.iter().map(|(learner, current, before)| {
             let event = event(tenant, learner, current.as_ref(), *before, &computed_at);
@@ -144,6 +147,7 @@ impl MasteryPublisher {
             }
         });
         futures::future::try_join_all(sends).await?;
+        let produced = started.elapsed();
         metrics::counter!(EVENTS_PUBLISHED).increment(changes.len() as u64);
         let records: Vec<PublishedMastery> = changes
             .iter()
@@ -165,7 +169,19 @@ impl MasteryPublisher {
                 },
             })
             .collect();
-        self.store.record_published(tenant, &records).await
+        self.store.record_published(tenant, &records).await?;
+        tracing::debug!(
+            tenant,
+            learners = learners.len(),
+            statements = statements.len(),
+            events = records.len(),
+            read_ms = read.as_millis() as u64,
+            compute_ms = (computed - read).as_millis() as u64,
+            produce_ms = (produced - computed).as_millis() as u64,
+            record_ms = (started.elapsed() - produced).as_millis() as u64,
+            "mastery changes published"
+        );
+        Ok(())
     }
 }
 
