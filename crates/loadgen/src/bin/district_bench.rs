@@ -7,8 +7,10 @@
 //! - `query` asks `GET /district/learners/{learner}/mastery` for random learners of that
 //!   database, one request at a time, and reports latency percentiles.
 //! - `freshness` posts a probe statement for a new learner every `--interval-ms` while a
-//!   background writer posts `--background-rate` statements a second, and measures from the
-//!   probe's POST to its evidence showing in `GET /district/learners/{learner}/mastery`.
+//!   background writer posts `--background-rate` statements a second (each evidence of a
+//!   competency, so each can change a learner's mastery), and measures from the probe's POST to
+//!   its evidence showing in `GET /district/learners/{learner}/mastery` and, with
+//!   `--mastery-topic`, to its event on the mastery topic.
 //!
 //! ```text
 //! learnstream-district-bench load --statements 10000000 --database learnstream_district_bench
@@ -88,6 +90,12 @@ enum Command {
         /// Statements a second the background writer posts, in requests of 50.
         #[arg(long, default_value_t = 1_000)]
         background_rate: usize,
+        /// With `--mastery-topic`: also time each probe's mastery event on this broker.
+        #[arg(long, default_value = "127.0.0.1:9092")]
+        brokers: String,
+        /// The LRS's `kafka.mastery_topic`; unset: events are not timed.
+        #[arg(long)]
+        mastery_topic: Option<String>,
     },
 }
 
@@ -120,7 +128,23 @@ async fn main() -> anyhow::Result<()> {
             probes,
             interval_ms,
             background_rate,
-        } => freshness(&url, &user, &password, probes, interval_ms, background_rate).await,
+            brokers,
+            mastery_topic,
+        } => {
+            let events = mastery_topic
+                .map(|topic| EventClock::start(&brokers, &topic))
+                .transpose()?;
+            freshness(
+                &url,
+                &user,
+                &password,
+                probes,
+                interval_ms,
+                background_rate,
+                events,
+            )
+            .await
+        }
     }
 }
 
@@ -280,6 +304,48 @@ async fn query(
     Ok(())
 }
 
+/// Notes when each probe learner's first mastery event arrives.
+struct EventClock {
+    arrivals: Arc<std::sync::Mutex<std::collections::HashMap<String, Instant>>>,
+    reader: tokio::task::JoinHandle<()>,
+}
+
+impl EventClock {
+    fn start(brokers: &str, topic: &str) -> anyhow::Result<EventClock> {
+        use rdkafka::Message as _;
+        use rdkafka::consumer::{Consumer as _, StreamConsumer};
+        let consumer: StreamConsumer = rdkafka::ClientConfig::new()
+            .set("bootstrap.servers", brokers)
+            .set(
+                "group.id",
+                format!("district-bench-{}", uuid::Uuid::new_v4().simple()),
+            )
+            .set("auto.offset.reset", "latest")
+            .set("fetch.wait.max.ms", "10")
+            .create()?;
+        consumer.subscribe(&[topic])?;
+        let arrivals = Arc::new(std::sync::Mutex::new(std::collections::HashMap::new()));
+        let seen = Arc::clone(&arrivals);
+        let reader = tokio::spawn(async move {
+            while let Ok(message) = consumer.recv().await {
+                let Some(event) = message
+                    .payload()
+                    .and_then(|payload| serde_json::from_slice::<Value>(payload).ok())
+                else {
+                    continue;
+                };
+                if let Some(learner) = event["learner"].as_str() {
+                    seen.lock()
+                        .expect("not poisoned")
+                        .entry(learner.to_owned())
+                        .or_insert_with(Instant::now);
+                }
+            }
+        });
+        Ok(EventClock { arrivals, reader })
+    }
+}
+
 async fn freshness(
     url: &str,
     user: &str,
@@ -287,6 +353,7 @@ async fn freshness(
     probes: usize,
     interval_ms: u64,
     background_rate: usize,
+    events: Option<EventClock>,
 ) -> anyhow::Result<()> {
     let http = reqwest::Client::new();
     let run = uuid::Uuid::new_v4().simple().to_string();
@@ -306,8 +373,17 @@ async fn freshness(
             let mut index = 0;
             while !stop.load(Ordering::Relaxed) {
                 ticker.tick().await;
+                // Every statement is evidence: its object names its competency.
                 let body: Vec<Value> = (index..index + per_request)
-                    .map(|index| statement(index, &run))
+                    .map(|index| {
+                        let mut generated = statement(index, &run);
+                        let competency =
+                            generated["context"]["contextActivities"]["category"][0]["id"].clone();
+                        generated["object"]["definition"]["extensions"] = json!({
+                            "https://learnstream.dev/xapi/extensions/competency": competency
+                        });
+                        generated
+                    })
                     .collect();
                 index += per_request;
                 // Each request on its own task: the pace holds however long a POST takes.
@@ -331,6 +407,8 @@ async fn freshness(
     let background_started = (background_sent.load(Ordering::Relaxed), Instant::now());
 
     let mut latency = Histogram::<u64>::new_with_bounds(1, 120_000_000, 3)?;
+    let mut event_latency = Histogram::<u64>::new_with_bounds(1, 120_000_000, 3)?;
+    let mut posted_at: Vec<(String, Instant)> = Vec::with_capacity(probes);
     let mut ticker = tokio::time::interval(Duration::from_millis(interval_ms));
     let mut probing = tokio::task::JoinSet::new();
     for probe in 0..probes {
@@ -339,8 +417,9 @@ async fn freshness(
         let url = url.to_owned();
         let (user, password) = (user.to_owned(), password.to_owned());
         let learner = format!("probe-{run}-{probe}@bench.example.org");
+        let started = Instant::now();
+        posted_at.push((format!("mbox:mailto:{learner}"), started));
         probing.spawn(async move {
-            let started = Instant::now();
             let body = json!({
                 "actor": {"mbox": format!("mailto:{learner}")},
                 "verb": {"id": "http://adlnet.gov/expapi/verbs/scored"},
@@ -386,6 +465,28 @@ async fn freshness(
     while let Some(outcome) = probing.join_next().await {
         latency.record(outcome??.as_micros() as u64)?;
     }
+    let mut events_missing = 0;
+    if let Some(events) = &events {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let arrivals = events.arrivals.lock().expect("not poisoned").clone();
+            let missing = posted_at
+                .iter()
+                .filter(|(learner, _)| !arrivals.contains_key(learner))
+                .count();
+            if missing == 0 || Instant::now() > deadline {
+                events_missing = missing;
+                for (learner, posted) in &posted_at {
+                    if let Some(arrived) = arrivals.get(learner) {
+                        event_latency.record(arrived.duration_since(*posted).as_micros() as u64)?;
+                    }
+                }
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        events.reader.abort();
+    }
     let background_rate_seen = (background_sent.load(Ordering::Relaxed) - background_started.0)
         as f64
         / background_started.1.elapsed().as_secs_f64();
@@ -395,6 +496,8 @@ async fn freshness(
         "{}",
         json!({
             "post_to_mastery_visible": summary(&latency),
+            "post_to_mastery_event": events.as_ref().map(|_| summary(&event_latency)),
+            "probe_events_missing_after_60_s": events.as_ref().map(|_| events_missing),
             "background_statements_per_second": background_rate_seen,
         })
     );
