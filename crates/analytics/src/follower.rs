@@ -20,6 +20,8 @@ use rdkafka::{Message as _, Offset, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
 
 use crate::events::{MasteryPublisher, Touched};
+use crate::evidence::EvidenceRules;
+use crate::store::LearnerStatement;
 use crate::{AnalyticsConfig, Result};
 
 const FIRST_RETRY_BACKOFF: Duration = Duration::from_millis(100);
@@ -55,6 +57,7 @@ pub async fn follow(
     tracing::info!(group = %config.mastery_group_id, "mastery follower started");
 
     let mut cycle = Cycle::default();
+    let rules = &config.evidence;
     loop {
         let deadline = cycle
             .started
@@ -70,7 +73,7 @@ pub async fn follow(
                 }
             }
             received = consumer.recv() => match received {
-                Ok(message) => cycle.add(&message),
+                Ok(message) => cycle.add(&message, rules),
                 Err(error) => tracing::warn!(%error, "mastery follower: kafka consumer error"),
             },
         }
@@ -88,7 +91,7 @@ struct Cycle {
 }
 
 impl Cycle {
-    fn add(&mut self, message: &BorrowedMessage<'_>) {
+    fn add(&mut self, message: &BorrowedMessage<'_>, rules: &EvidenceRules) {
         self.started.get_or_insert_with(tokio::time::Instant::now);
         self.last_offsets
             .insert(message.partition(), message.offset());
@@ -103,19 +106,24 @@ impl Cycle {
             let Ok(columns) = extract_columns(raw.get()) else {
                 continue;
             };
-            if columns.verb_id == VOIDED_VERB && columns.object_type == "StatementRef" {
+            let tenant = batch.tenant.to_string();
+            let statement = LearnerStatement::from(columns);
+            if statement.verb_id == VOIDED_VERB && statement.object_type == "StatementRef" {
+                // The target's learner is found when the cycle is published.
                 self.touched
                     .voided
-                    .entry(batch.tenant.to_string())
+                    .entry(tenant)
                     .or_default()
-                    .push(columns.object_id);
+                    .push(statement.object_id);
+                continue;
             }
-            if !columns.actor_ifi.is_empty() {
+            // A statement that is no evidence (launched, experienced, …) changes no mastery.
+            if !statement.actor_ifi.is_empty() && rules.score(&statement).is_some() {
                 self.touched
                     .learners
-                    .entry(batch.tenant.to_string())
+                    .entry(tenant)
                     .or_default()
-                    .insert(columns.actor_ifi);
+                    .insert(statement.actor_ifi);
             }
         }
     }

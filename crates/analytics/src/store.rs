@@ -30,6 +30,28 @@ pub struct LearnerStatement {
     pub duration_ms: Option<u64>,
 }
 
+impl From<learnstream_xapi::StatementColumns> for LearnerStatement {
+    fn from(columns: learnstream_xapi::StatementColumns) -> Self {
+        LearnerStatement {
+            actor_ifi: columns.actor_ifi,
+            timestamp_us: columns.timestamp_us,
+            statement_id: columns.id.hyphenated().to_string(),
+            verb_id: columns.verb_id,
+            object_type: columns.object_type,
+            object_id: columns.object_id,
+            context_activities: columns.context_activities,
+            competency_ids: columns.competency_ids,
+            result_success: columns.result_success,
+            result_completion: columns.result_completion,
+            score_scaled: columns.score_scaled,
+            score_raw: columns.score_raw,
+            score_min: columns.score_min,
+            score_max: columns.score_max,
+            duration_ms: columns.duration_ms,
+        }
+    }
+}
+
 /// A user of the imported roster.
 #[derive(Debug, Clone, PartialEq, Eq, Row, Serialize, Deserialize)]
 pub struct RosterUser {
