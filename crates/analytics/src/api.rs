@@ -556,8 +556,19 @@ fn import_error(error: ImportError) -> ApiError {
     ApiError::bad_request(error.to_string())
 }
 
-fn imported(what: &str, count: usize) -> Response {
-    (StatusCode::OK, axum::Json(json!({ what: count }))).into_response()
+/// Checks a CSV body, parses it whole, stores it, and answers how many rows were imported. A
+/// file with an error stores nothing.
+async fn import_csv<T>(
+    headers: &HeaderMap,
+    body: &str,
+    what: &'static str,
+    parse: impl FnOnce(&str) -> Result<Vec<T>, ImportError>,
+    store: impl AsyncFnOnce(&[T]) -> crate::Result<()>,
+) -> Result<Response, ApiError> {
+    csv_body(headers, body)?;
+    let rows = parse(body).map_err(import_error)?;
+    store(&rows).await.map_err(unavailable)?;
+    Ok((StatusCode::OK, axum::Json(json!({ what: rows.len() }))).into_response())
 }
 
 async fn put_alignments(
@@ -566,14 +577,14 @@ async fn put_alignments(
     headers: HeaderMap,
     body: String,
 ) -> Result<Response, ApiError> {
-    csv_body(&headers, &body)?;
-    let alignments = import::alignments(&body).map_err(import_error)?;
-    state
-        .store
-        .replace_alignments(&tenant, &alignments)
-        .await
-        .map_err(unavailable)?;
-    Ok(imported("alignments", alignments.len()))
+    import_csv(
+        &headers,
+        &body,
+        "alignments",
+        import::alignments,
+        async |rows| state.store.replace_alignments(&tenant, rows).await,
+    )
+    .await
 }
 
 async fn put_users(
@@ -582,15 +593,12 @@ async fn put_users(
     headers: HeaderMap,
     body: String,
 ) -> Result<Response, ApiError> {
-    csv_body(&headers, &body)?;
-    let users =
-        import::users(&body, &state.config.roster_account_home_page).map_err(import_error)?;
-    state
-        .store
-        .replace_users(&tenant, &users)
-        .await
-        .map_err(unavailable)?;
-    Ok(imported("users", users.len()))
+    let home_page = &state.config.roster_account_home_page;
+    let parse = |text: &str| import::users(text, home_page);
+    import_csv(&headers, &body, "users", parse, async |rows| {
+        state.store.replace_users(&tenant, rows).await
+    })
+    .await
 }
 
 async fn put_classes(
@@ -599,14 +607,10 @@ async fn put_classes(
     headers: HeaderMap,
     body: String,
 ) -> Result<Response, ApiError> {
-    csv_body(&headers, &body)?;
-    let classes = import::classes(&body).map_err(import_error)?;
-    state
-        .store
-        .replace_classes(&tenant, &classes)
-        .await
-        .map_err(unavailable)?;
-    Ok(imported("classes", classes.len()))
+    import_csv(&headers, &body, "classes", import::classes, async |rows| {
+        state.store.replace_classes(&tenant, rows).await
+    })
+    .await
 }
 
 async fn put_enrollments(
@@ -615,14 +619,14 @@ async fn put_enrollments(
     headers: HeaderMap,
     body: String,
 ) -> Result<Response, ApiError> {
-    csv_body(&headers, &body)?;
-    let enrollments = import::enrollments(&body).map_err(import_error)?;
-    state
-        .store
-        .replace_enrollments(&tenant, &enrollments)
-        .await
-        .map_err(unavailable)?;
-    Ok(imported("enrollments", enrollments.len()))
+    import_csv(
+        &headers,
+        &body,
+        "enrollments",
+        import::enrollments,
+        async |rows| state.store.replace_enrollments(&tenant, rows).await,
+    )
+    .await
 }
 
 #[cfg(test)]
