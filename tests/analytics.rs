@@ -573,3 +573,67 @@ async fn thousands_of_learners_are_read_in_one_call() -> anyhow::Result<()> {
     );
     drop_database(&config).await
 }
+
+/// `learnstream import`: the alignment table and a OneRoster directory, from files, as a
+/// district's operator would load them; a roster with an error stores nothing.
+#[tokio::test]
+async fn the_command_line_imports_alignments_and_a_roster() -> anyhow::Result<()> {
+    let config = isolated_config(&kafka_brokers());
+    let directory = tempfile::tempdir()?;
+    std::fs::write(directory.path().join("alignments.csv"), ALIGNMENTS)?;
+    std::fs::write(directory.path().join("users.csv"), USERS)?;
+    std::fs::write(directory.path().join("classes.csv"), CLASSES)?;
+    std::fs::write(directory.path().join("enrollments.csv"), ENROLLMENTS)?;
+    let import = |arguments: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_learnstream-under-test"))
+            .arg("import")
+            .args(arguments)
+            .env("LEARNSTREAM_CLICKHOUSE__URL", &config.clickhouse.url)
+            .env(
+                "LEARNSTREAM_CLICKHOUSE__DATABASE",
+                &config.clickhouse.database,
+            )
+            .env(
+                "LEARNSTREAM_ANALYTICS__ROSTER_ACCOUNT_HOME_PAGE",
+                "https://sis.example.org",
+            )
+            .output()
+    };
+    let alignments_file = directory.path().join("alignments.csv");
+    let imported = import(&[
+        "alignments",
+        "--tenant",
+        "district-test",
+        alignments_file.to_str().context("a UTF-8 path")?,
+    ])?;
+    assert!(imported.status.success(), "{imported:?}");
+    let roster = directory.path().to_str().context("a UTF-8 path")?;
+    let imported = import(&["roster", "--tenant", "district-test", roster])?;
+    assert!(imported.status.success(), "{imported:?}");
+
+    let store = learnstream_analytics::AnalyticsStore::new(&config.clickhouse);
+    let alignments = store.alignments("district-test").await?;
+    assert_eq!(alignments.len(), 2);
+    assert_eq!(alignments[0].competency_id, "fractions");
+    let users = store.roster_users("district-test").await?;
+    assert_eq!(users.len(), 3);
+    let bo = users.iter().find(|user| user.user_id == "u-bo").context("u-bo")?;
+    assert_eq!(bo.actor_ifi, BO, "no email: the account on the configured home page");
+    assert_eq!(store.class_students("district-test", "c-7").await?.len(), 2);
+
+    // A broken enrollments file: the command fails, naming the line, and the roster stays.
+    std::fs::write(
+        directory.path().join("enrollments.csv"),
+        "sourcedId,classSourcedId,userSourcedId,role\ne1,c-7,,student\n",
+    )?;
+    std::fs::write(directory.path().join("users.csv"), "sourcedId,role,email\n")?;
+    let refused = import(&["roster", "--tenant", "district-test", roster])?;
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("enrollments.csv: line 2: userSourcedId: must not be empty"),
+        "{stderr}"
+    );
+    assert_eq!(store.roster_users("district-test").await?.len(), 3);
+    drop_database(&config).await
+}
