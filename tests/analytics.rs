@@ -617,8 +617,14 @@ async fn the_command_line_imports_alignments_and_a_roster() -> anyhow::Result<()
     assert_eq!(alignments[0].competency_id, "fractions");
     let users = store.roster_users("district-test").await?;
     assert_eq!(users.len(), 3);
-    let bo = users.iter().find(|user| user.user_id == "u-bo").context("u-bo")?;
-    assert_eq!(bo.actor_ifi, BO, "no email: the account on the configured home page");
+    let bo = users
+        .iter()
+        .find(|user| user.user_id == "u-bo")
+        .context("u-bo")?;
+    assert_eq!(
+        bo.actor_ifi, BO,
+        "no email: the account on the configured home page"
+    );
     assert_eq!(store.class_students("district-test", "c-7").await?.len(), 2);
 
     // A broken enrollments file: the command fails, naming the line, and the roster stays.
