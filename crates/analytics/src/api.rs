@@ -284,6 +284,17 @@ async fn learner_mastery(
     .into_response())
 }
 
+/// One learner's engagement; risk also reads their mastery's trend.
+fn engagement_report(
+    state: &AnalyticsState,
+    statements: &[LearnerStatement],
+    alignments: &Alignments,
+    as_of_us: i64,
+) -> EngagementReport {
+    let mastery = report::mastery(statements, alignments, &state.config);
+    report::engagement(statements, &mastery, &state.config, as_of_us)
+}
+
 #[derive(Serialize)]
 struct LearnerEngagement {
     learner: String,
@@ -301,8 +312,7 @@ async fn learner_engagement(
     let range = period.range()?;
     let (statements, alignments) =
         read_learners(&state, &tenant, std::slice::from_ref(&learner), range).await?;
-    let mastery = report::mastery(&statements, &alignments, &state.config);
-    let report = report::engagement(&statements, &mastery, &state.config, range.as_of_us);
+    let report = engagement_report(&state, &statements, &alignments, range.as_of_us);
     Ok(axum::Json(LearnerEngagement { learner, report }).into_response())
 }
 
@@ -466,8 +476,7 @@ async fn class_engagement(
     let mut students = Vec::new();
     let mut days: BTreeMap<String, (u64, u64, f64)> = BTreeMap::new();
     for (student, statements) in class.per_student() {
-        let mastery = report::mastery(statements, &class.alignments, &state.config);
-        let report = report::engagement(statements, &mastery, &state.config, range.as_of_us);
+        let report = engagement_report(&state, statements, &class.alignments, range.as_of_us);
         for day in &report.engagement.days {
             let totals = days.entry(day.date.clone()).or_default();
             totals.0 += 1;
@@ -507,8 +516,7 @@ async fn class_at_risk(
     let class = ClassData::read(&state, &tenant, &class_id, range).await?;
     let mut at_risk = Vec::new();
     for (student, statements) in class.per_student() {
-        let mastery = report::mastery(statements, &class.alignments, &state.config);
-        let report = report::engagement(statements, &mastery, &state.config, range.as_of_us);
+        let report = engagement_report(&state, statements, &class.alignments, range.as_of_us);
         if report.at_risk {
             let mut entry = student_json(student);
             entry["reasons"] = json!(report.risk_reasons);
