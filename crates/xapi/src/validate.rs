@@ -408,7 +408,10 @@ fn inverse_functional_identifier(
         let valid = mbox.strip_prefix("mailto:").is_some_and(|address| {
             let mut parts = address.split('@');
             matches!((parts.next(), parts.next(), parts.next()), (Some(local), Some(domain), None) if !local.is_empty() && !domain.is_empty())
-                && !address.chars().any(char::is_whitespace)
+                // No whitespace and no control characters (a NUL among them): an IRI has none.
+                && !address
+                    .chars()
+                    .any(|character| character.is_whitespace() || character.is_control())
         });
         if !valid {
             return fail(

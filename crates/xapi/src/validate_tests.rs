@@ -184,6 +184,11 @@ fn data_2_4_2_actor() {
                 Some("actor.mbox: must be a mailto IRI"),
             ),
             (
+                "mbox with a NUL",
+                with("/actor", json!({"mbox": "mailto:some\u{0}one@example.org"})),
+                Some("actor.mbox: must be a mailto IRI"),
+            ),
+            (
                 "openid not an IRI",
                 with("/actor", json!({"openid": "not a uri"})),
                 Some("actor.openid: must be an absolute IRI"),
