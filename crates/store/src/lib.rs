@@ -16,6 +16,6 @@ pub use config::ClickHouseConfig;
 pub use error::{Error, Result};
 pub use migrate::{MIGRATIONS, Migration, MigrationReport, migrate};
 pub use statements::{
-    AttachmentRow, FilterMatches, PagePosition, PageQuery, PageRow, StatementRow, StatementStore,
-    StoredAttachment, StoredById, StoredStatement,
+    AttachmentRow, FilterMatches, IDS_PER_QUERY, PagePosition, PageQuery, PageRow, StatementRow,
+    StatementStore, StoredAttachment, StoredById, StoredStatement, VoidRow,
 };

@@ -1,3 +1,5 @@
+use std::collections::HashSet;
+
 use clickhouse::Row;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -100,6 +102,23 @@ struct LookupRow<'a> {
     verb_id: &'a str,
     voided: u8,
     raw: &'a str,
+}
+
+/// One row of the `statement_voids` table (`schemas/clickhouse/008_statement_voids.sql`): a
+/// voiding statement and the statement it voids.
+#[derive(Debug, Clone, PartialEq, Eq, Row, Serialize)]
+pub struct VoidRow {
+    pub tenant: String,
+    #[serde(with = "clickhouse::serde::uuid")]
+    pub target_id: Uuid,
+    #[serde(with = "clickhouse::serde::uuid")]
+    pub voiding_id: Uuid,
+}
+
+#[derive(Row, Deserialize)]
+struct TargetRow {
+    #[serde(with = "clickhouse::serde::uuid")]
+    target_id: Uuid,
 }
 
 #[derive(Row, Deserialize)]
@@ -207,6 +226,7 @@ const ATTACHMENTS_BY_SHA2: &str =
     include_str!("../../../schemas/clickhouse/queries/attachments_by_sha2.sql");
 const VOID_STATEMENTS: &str =
     include_str!("../../../schemas/clickhouse/queries/void_statements.sql");
+const VOIDED_EARLIER: &str = include_str!("../../../schemas/clickhouse/queries/voided_earlier.sql");
 
 /// Reads and writes the `statements` table.
 #[derive(Clone)]
@@ -230,9 +250,20 @@ impl StatementStore {
     }
 
     /// Inserts the rows in one `INSERT` (ClickHouse applies a block of one insert atomically)
-    /// and, at the same time, their lookup rows. A retry after one of them failed inserts both
-    /// again; the tables' replacing merges and readers' `LIMIT 1 BY` absorb the repeat.
-    pub async fn insert(&self, rows: &[StatementRow]) -> Result<()> {
+    /// and, at the same time, their lookup rows and what the voiding statements among them void.
+    /// A retry after one of them failed inserts all again; the tables' replacing merges and
+    /// readers' `LIMIT 1 BY` absorb the repeat.
+    pub async fn insert(&self, rows: &[StatementRow], voids: &[VoidRow]) -> Result<()> {
+        let void_rows = async {
+            if voids.is_empty() {
+                return Ok(());
+            }
+            let mut insert = self.client.insert::<VoidRow>("statement_voids").await?;
+            for row in voids {
+                insert.write(row).await?;
+            }
+            insert.end().await
+        };
         let statements = async {
             let mut insert = self.client.insert::<StatementRow>("statements").await?;
             for row in rows {
@@ -258,7 +289,7 @@ impl StatementStore {
             }
             insert.end().await
         };
-        futures::try_join!(statements, lookup)?;
+        futures::try_join!(statements, lookup, void_rows)?;
         Ok(())
     }
 
@@ -278,13 +309,18 @@ impl StatementStore {
         tenant: &str,
         sha2s: &[String],
     ) -> Result<Vec<StoredAttachment>> {
-        Ok(self
-            .client
-            .query(ATTACHMENTS_BY_SHA2)
-            .bind(tenant)
-            .bind(sha2s)
-            .fetch_all::<StoredAttachment>()
-            .await?)
+        let mut found = Vec::new();
+        for chunk in sha2s.chunks(IDS_PER_QUERY) {
+            found.extend(
+                self.client
+                    .query(ATTACHMENTS_BY_SHA2)
+                    .bind(tenant)
+                    .bind(chunk)
+                    .fetch_all::<StoredAttachment>()
+                    .await?,
+            );
+        }
+        Ok(found)
     }
 
     /// The filter arrays of those of these statements that are stored.
@@ -293,14 +329,24 @@ impl StatementStore {
         tenant: &str,
         statement_ids: &[Uuid],
     ) -> Result<Vec<FilterMatches>> {
-        let ids = id_strings(statement_ids);
-        Ok(self
-            .client
-            .query(FILTER_MATCHES)
-            .bind(tenant)
-            .bind(ids)
-            .fetch_all::<FilterMatches>()
-            .await?)
+        let chunks: Vec<Vec<String>> = id_chunks(statement_ids).collect();
+        let mut found = Vec::new();
+        for group in chunks.chunks(CONCURRENT_CHUNKS) {
+            let queries = group.iter().map(|ids| {
+                self.client
+                    .query(FILTER_MATCHES)
+                    .bind(tenant)
+                    .bind(ids)
+                    .fetch_all::<FilterMatches>()
+            });
+            found.extend(
+                futures::future::try_join_all(queries)
+                    .await?
+                    .into_iter()
+                    .flatten(),
+            );
+        }
+        Ok(found)
     }
 
     /// The stored statement with this id, as the JSON it was stored as.
@@ -339,28 +385,32 @@ impl StatementStore {
         tenant: &str,
         statement_ids: &[Uuid],
     ) -> Result<Vec<StoredById>> {
-        let ids = id_strings(statement_ids);
-        let mut found = self
-            .client
-            .query(LOOKUP_BY_IDS)
-            .bind(tenant)
-            .bind(&ids)
-            .fetch_all::<StoredById>()
-            .await?;
-        let missing: Vec<&String> = ids
-            .iter()
-            .filter(|id| !found.iter().any(|stored| &stored.id == *id))
-            .collect();
-        if !missing.is_empty() {
-            // Stored before the lookup table existed.
-            found.extend(
-                self.client
-                    .query(STATEMENTS_BY_IDS)
-                    .bind(tenant)
-                    .bind(missing)
-                    .fetch_all::<StoredById>()
-                    .await?,
-            );
+        let mut found = Vec::new();
+        for ids in id_chunks(statement_ids) {
+            let in_lookup = self
+                .client
+                .query(LOOKUP_BY_IDS)
+                .bind(tenant)
+                .bind(&ids)
+                .fetch_all::<StoredById>()
+                .await?;
+            let seen: HashSet<&str> = in_lookup.iter().map(|stored| stored.id.as_str()).collect();
+            let missing: Vec<&String> = ids
+                .iter()
+                .filter(|id| !seen.contains(id.as_str()))
+                .collect();
+            if !missing.is_empty() {
+                // Stored before the lookup table existed.
+                found.extend(
+                    self.client
+                        .query(STATEMENTS_BY_IDS)
+                        .bind(tenant)
+                        .bind(missing)
+                        .fetch_all::<StoredById>()
+                        .await?,
+                );
+            }
+            found.extend(in_lookup);
         }
         Ok(found)
     }
@@ -399,25 +449,49 @@ impl StatementStore {
             .await?)
     }
 
+    /// Those of these statements that a stored voiding statement targets (a voiding statement
+    /// may arrive before its target).
+    pub async fn voided_earlier(&self, tenant: &str, statement_ids: &[Uuid]) -> Result<Vec<Uuid>> {
+        let mut voided = Vec::new();
+        for ids in id_chunks(statement_ids) {
+            let rows = self
+                .client
+                .query(VOIDED_EARLIER)
+                .bind(tenant)
+                .bind(ids)
+                .fetch_all::<TargetRow>()
+                .await?;
+            voided.extend(rows.into_iter().map(|row| row.target_id));
+        }
+        Ok(voided)
+    }
+
     /// Marks these statements voided, those of them that are stored (Data 2.3.2).
     pub async fn void(&self, tenant: &str, statement_ids: &[Uuid]) -> Result<()> {
-        let ids = id_strings(statement_ids);
-        for query in [VOID_STATEMENTS, VOID_LOOKUP] {
-            self.client
-                .query(query)
-                .bind(tenant)
-                .bind(&ids)
-                .execute()
-                .await?;
+        let chunks: Vec<Vec<String>> = id_chunks(statement_ids).collect();
+        for group in chunks.chunks(CONCURRENT_CHUNKS) {
+            let queries = group.iter().flat_map(|ids| {
+                [VOID_STATEMENTS, VOID_LOOKUP]
+                    .map(|query| self.client.query(query).bind(tenant).bind(ids).execute())
+            });
+            futures::future::try_join_all(queries).await?;
         }
         Ok(())
     }
 }
 
-/// Statement ids as ClickHouse's `toUUID` reads them.
-fn id_strings(statement_ids: &[Uuid]) -> Vec<String> {
+/// How many chunks of ids are in flight at once: ClickHouse works on several queries in parallel,
+/// and a batch of tens of thousands of voids should not wait for its chunks one by one.
+const CONCURRENT_CHUNKS: usize = 4;
+
+/// How many ids (or attachment hashes) one query binds at most. A bound id takes 39 bytes of SQL
+/// text and a hash 67, so a query stays below 140 KB whatever the size of the request or batch, far below ClickHouse's `max_query_size`
+/// (256 KiB by default), and larger sets of ids take one query per chunk.
+pub const IDS_PER_QUERY: usize = 2_000;
+
+/// Statement ids as ClickHouse's `toUUID` reads them, [`IDS_PER_QUERY`] at a time.
+fn id_chunks(statement_ids: &[Uuid]) -> impl Iterator<Item = Vec<String>> + '_ {
     statement_ids
-        .iter()
-        .map(|id| id.hyphenated().to_string())
-        .collect()
+        .chunks(IDS_PER_QUERY)
+        .map(|chunk| chunk.iter().map(|id| id.hyphenated().to_string()).collect())
 }
