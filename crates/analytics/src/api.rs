@@ -7,13 +7,16 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
-use learnstream_intake::{ApiError, Credentials, ErrorCode};
+use learnstream_intake::{ApiError, BodyGuard, Credentials, ErrorCode, guard_body};
 use learnstream_store::StatementStore;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
@@ -28,8 +31,6 @@ use crate::{AnalyticsConfig, Error};
 const OPENAPI: &str = include_str!("openapi.json");
 const DEFAULT_PAGE: u64 = 100;
 const MAX_PAGE: u64 = 1000;
-/// The largest CSV an import takes: a roster of a few hundred thousand users.
-const MAX_IMPORT_BYTES: usize = 256 * 1024 * 1024;
 
 /// What the district API needs.
 #[derive(Clone)]
@@ -38,6 +39,10 @@ pub struct AnalyticsState {
     pub statements: StatementStore,
     pub credentials: Credentials,
     pub config: Arc<AnalyticsConfig>,
+    /// The largest CSV an import takes (`http.max_import_bytes`).
+    pub max_import_bytes: usize,
+    /// How long a client has to send a body (`http.body_read_timeout_ms`).
+    pub body_read_timeout: std::time::Duration,
 }
 
 impl std::fmt::Debug for AnalyticsState {
@@ -72,7 +77,15 @@ pub fn router(state: AnalyticsState) -> Router {
         .route("/district/roster/users", put(put_users))
         .route("/district/roster/classes", put(put_classes))
         .route("/district/roster/enrollments", put(put_enrollments))
-        .layer(DefaultBodyLimit::max(MAX_IMPORT_BYTES))
+        .layer(DefaultBodyLimit::max(state.max_import_bytes))
+        .layer(middleware::from_fn_with_state(
+            BodyGuard::new(
+                state.credentials.clone(),
+                state.max_import_bytes,
+                state.body_read_timeout,
+            ),
+            guard_body,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -89,6 +102,26 @@ impl FromRequestParts<AnalyticsState> for Tenant {
     ) -> Result<Self, Self::Rejection> {
         let principal = state.credentials.authenticate_headers(&parts.headers)?;
         Ok(Tenant(Arc::clone(&principal.tenant)))
+    }
+}
+
+/// The query string's parameters; a mistake in them is a 400 in the JSON error shape, naming the
+/// parameter, as every other error of the API.
+struct Params<T>(T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Params<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Query::<T>::try_from_uri(&parts.uri)
+            .map(|Query(parameters)| Params(parameters))
+            .map_err(|rejection| {
+                let text = rejection.body_text();
+                let detail = text
+                    .strip_prefix("Failed to deserialize query string: ")
+                    .unwrap_or(&text);
+                ApiError::bad_request(format!("query: {detail}"))
+            })
     }
 }
 
@@ -178,7 +211,7 @@ async fn learner_statements(
     State(state): State<AnalyticsState>,
     Tenant(tenant): Tenant,
     Path(learner): Path<String>,
-    Query(parameters): Query<PageParameters>,
+    Params(parameters): Params<PageParameters>,
 ) -> Result<Response, ApiError> {
     let learner = learner_id(&learner)?;
     let range = Period {
@@ -270,7 +303,7 @@ async fn learner_mastery(
     State(state): State<AnalyticsState>,
     Tenant(tenant): Tenant,
     Path(learner): Path<String>,
-    Query(period): Query<Period>,
+    Params(period): Params<Period>,
 ) -> Result<Response, ApiError> {
     let learner = learner_id(&learner)?.to_owned();
     let range = period.range()?;
@@ -306,7 +339,7 @@ async fn learner_engagement(
     State(state): State<AnalyticsState>,
     Tenant(tenant): Tenant,
     Path(learner): Path<String>,
-    Query(period): Query<Period>,
+    Params(period): Params<Period>,
 ) -> Result<Response, ApiError> {
     let learner = learner_id(&learner)?.to_owned();
     let range = period.range()?;
@@ -417,7 +450,7 @@ async fn class_mastery(
     State(state): State<AnalyticsState>,
     Tenant(tenant): Tenant,
     Path(class_id): Path<String>,
-    Query(period): Query<Period>,
+    Params(period): Params<Period>,
 ) -> Result<Response, ApiError> {
     let range = period.range()?;
     let class = ClassData::read(&state, &tenant, &class_id, range).await?;
@@ -469,7 +502,7 @@ async fn class_engagement(
     State(state): State<AnalyticsState>,
     Tenant(tenant): Tenant,
     Path(class_id): Path<String>,
-    Query(period): Query<Period>,
+    Params(period): Params<Period>,
 ) -> Result<Response, ApiError> {
     let range = period.range()?;
     let class = ClassData::read(&state, &tenant, &class_id, range).await?;
@@ -510,7 +543,7 @@ async fn class_at_risk(
     State(state): State<AnalyticsState>,
     Tenant(tenant): Tenant,
     Path(class_id): Path<String>,
-    Query(period): Query<Period>,
+    Params(period): Params<Period>,
 ) -> Result<Response, ApiError> {
     let range = period.range()?;
     let class = ClassData::read(&state, &tenant, &class_id, range).await?;
@@ -568,11 +601,12 @@ fn import_error(error: ImportError) -> ApiError {
 /// file with an error stores nothing.
 async fn import_csv<T>(
     headers: &HeaderMap,
-    body: &str,
-    what: &'static str,
+    body: &[u8],
+    (what, file): (&'static str, &'static str),
     parse: impl FnOnce(&str) -> Result<Vec<T>, ImportError>,
     store: impl AsyncFnOnce(&[T]) -> crate::Result<()>,
 ) -> Result<Response, ApiError> {
+    let body = import::utf8_text(file, body).map_err(import_error)?;
     csv_body(headers, body)?;
     let rows = parse(body).map_err(import_error)?;
     store(&rows).await.map_err(unavailable)?;
@@ -583,12 +617,12 @@ async fn put_alignments(
     State(state): State<AnalyticsState>,
     Tenant(tenant): Tenant,
     headers: HeaderMap,
-    body: String,
+    body: Bytes,
 ) -> Result<Response, ApiError> {
     import_csv(
         &headers,
         &body,
-        "alignments",
+        ("alignments", "alignments.csv"),
         import::alignments,
         async |rows| state.store.replace_alignments(&tenant, rows).await,
     )
@@ -599,13 +633,17 @@ async fn put_users(
     State(state): State<AnalyticsState>,
     Tenant(tenant): Tenant,
     headers: HeaderMap,
-    body: String,
+    body: Bytes,
 ) -> Result<Response, ApiError> {
     let home_page = &state.config.roster_account_home_page;
     let parse = |text: &str| import::users(text, home_page);
-    import_csv(&headers, &body, "users", parse, async |rows| {
-        state.store.replace_users(&tenant, rows).await
-    })
+    import_csv(
+        &headers,
+        &body,
+        ("users", "users.csv"),
+        parse,
+        async |rows| state.store.replace_users(&tenant, rows).await,
+    )
     .await
 }
 
@@ -613,11 +651,15 @@ async fn put_classes(
     State(state): State<AnalyticsState>,
     Tenant(tenant): Tenant,
     headers: HeaderMap,
-    body: String,
+    body: Bytes,
 ) -> Result<Response, ApiError> {
-    import_csv(&headers, &body, "classes", import::classes, async |rows| {
-        state.store.replace_classes(&tenant, rows).await
-    })
+    import_csv(
+        &headers,
+        &body,
+        ("classes", "classes.csv"),
+        import::classes,
+        async |rows| state.store.replace_classes(&tenant, rows).await,
+    )
     .await
 }
 
@@ -625,12 +667,12 @@ async fn put_enrollments(
     State(state): State<AnalyticsState>,
     Tenant(tenant): Tenant,
     headers: HeaderMap,
-    body: String,
+    body: Bytes,
 ) -> Result<Response, ApiError> {
     import_csv(
         &headers,
         &body,
-        "enrollments",
+        ("enrollments", "enrollments.csv"),
         import::enrollments,
         async |rows| state.store.replace_enrollments(&tenant, rows).await,
     )

@@ -22,9 +22,72 @@ struct Table {
     records: Vec<(u64, csv::StringRecord)>,
 }
 
+/// A CSV file's bytes as text, or an error naming the line of the first byte that is not UTF-8.
+pub fn utf8_text<'a>(file: &'static str, bytes: &'a [u8]) -> Result<&'a str, ImportError> {
+    std::str::from_utf8(bytes).map_err(|problem| {
+        let valid = &bytes[..problem.valid_up_to()];
+        let line = 1 + valid.iter().filter(|byte| **byte == b'\n').count();
+        let column = 1 + valid
+            .iter()
+            .rev()
+            .take_while(|byte| **byte != b'\n')
+            .count();
+        ImportError {
+            file,
+            message: format!(
+                "line {line}: byte {column} is not UTF-8; CSV files are read as UTF-8"
+            ),
+        }
+    })
+}
+
+/// The line on which a quoted field opens that never closes, if one does. The csv crate reads
+/// such a field to the end of the file without complaint, so that the rest of the file would
+/// become one value. A quote opens a field only at the field's start, as in RFC 4180 and in
+/// the csv crate; inside a quoted field `""` is a quote.
+fn unclosed_quote(text: &str) -> Option<u64> {
+    let mut line = 1;
+    let mut opened_on = None;
+    let mut at_field_start = true;
+    let mut bytes = text.bytes().peekable();
+    while let Some(byte) = bytes.next() {
+        if opened_on.is_some() {
+            match byte {
+                b'"' if bytes.peek() == Some(&b'"') => {
+                    bytes.next();
+                }
+                b'"' => opened_on = None,
+                b'\n' => line += 1,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' if at_field_start => opened_on = Some(line),
+            b',' => {
+                at_field_start = true;
+                continue;
+            }
+            b'\n' => {
+                line += 1;
+                at_field_start = true;
+                continue;
+            }
+            _ => {}
+        }
+        at_field_start = false;
+    }
+    opened_on
+}
+
 impl Table {
     fn read(file: &'static str, text: &str, required: &[&str]) -> Result<Table, ImportError> {
         let error = |message: String| ImportError { file, message };
+        if let Some(line) = unclosed_quote(text) {
+            return Err(error(format!(
+                "line {line}: a quoted field opens here and never closes"
+            )));
+        }
         let mut reader = csv::ReaderBuilder::new()
             .trim(csv::Trim::All)
             .from_reader(text.trim_start_matches('\u{feff}').as_bytes());
@@ -227,6 +290,39 @@ pub fn enrollments(text: &str) -> Result<Vec<RosterEnrollment>, ImportError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn malformed_csv_is_refused_with_its_line() {
+        let unclosed =
+            classes("sourcedId,title\nc1,\"Grade 4\"\nc2,Grade 5\nc3,\"Grade 6\nc4,Grade 7\n")
+                .unwrap_err();
+        assert_eq!(
+            unclosed.to_string(),
+            "classes.csv: line 4: a quoted field opens here and never closes"
+        );
+        let quoted = classes("sourcedId,title\nc1,\"Grade \"\"4\"\"\nline two\"\nc2,x\n").unwrap();
+        assert_eq!(
+            quoted.len(),
+            2,
+            "a closed quoted field may hold quotes and newlines"
+        );
+        let literal = classes("sourcedId,title\nc1,5\" tall\nc2,x\n").unwrap();
+        assert_eq!(
+            literal.len(),
+            2,
+            "a quote inside an unquoted field is a character"
+        );
+        let ragged = classes("sourcedId,title\nc1,Grade 4\nc2,Grade 5,extra\n").unwrap_err();
+        assert!(
+            ragged.to_string().starts_with("classes.csv: line 3: "),
+            "{ragged}"
+        );
+        let latin1 = utf8_text("classes.csv", b"sourcedId,title\nc1,Gr\xe9de\n").unwrap_err();
+        assert_eq!(
+            latin1.to_string(),
+            "classes.csv: line 2: byte 6 is not UTF-8; CSV files are read as UTF-8"
+        );
+    }
 
     #[test]
     fn alignments_read_with_defaults_and_name_the_bad_field() {

@@ -68,7 +68,7 @@ pub enum SubmitError {
     #[error("the brokers did not acknowledge the batch: {0}")]
     Failed(Arc<str>),
     #[error(
-        "the statements take {bytes} bytes once normalized, above the {limit}-byte Kafka message limit"
+        "the statements take {bytes} bytes once normalized, above the {limit}-byte Kafka message limit (kafka.max_message_bytes); send them in smaller requests"
     )]
     TooLarge { bytes: usize, limit: usize },
 }

@@ -15,6 +15,16 @@ pub struct HttpConfig {
     /// Largest request body accepted, in bytes; larger requests get 413. Must stay below
     /// `kafka.max_message_bytes`, since one request becomes one Kafka message.
     pub max_body_bytes: usize,
+    /// Largest CSV a district import (`PUT /district/…`) accepts, in bytes; larger ones get 413.
+    pub max_import_bytes: usize,
+    /// How long a client has to send a request's headers, and how long an idle keep-alive
+    /// connection stays open; the connection is closed after it.
+    pub header_read_timeout_ms: u64,
+    /// How long a client has to send a request's whole body once its headers are in; it gets
+    /// 408 and the connection is closed after it.
+    pub body_read_timeout_ms: u64,
+    /// Most connections open at once; a connection beyond it is closed on arrival.
+    pub max_connections: usize,
     /// Origins whose pages may call the LRS from a browser (CORS), e.g.
     /// `https://content.vendor.example`; `*` allows any. xAPI content often runs in a browser
     /// on the vendor's own domain.
@@ -27,8 +37,37 @@ impl Default for HttpConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             public_url: "http://127.0.0.1:8080".to_owned(),
             max_body_bytes: 8 * 1024 * 1024,
+            max_import_bytes: 64 * 1024 * 1024,
+            header_read_timeout_ms: 10_000,
+            body_read_timeout_ms: 30_000,
+            max_connections: 4_096,
             cors_allowed_origins: vec!["*".to_owned()],
         }
+    }
+}
+
+impl HttpConfig {
+    /// Checks what start-up can check.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.max_body_bytes == 0 || self.max_import_bytes == 0 {
+            return Err(
+                "http.max_body_bytes and http.max_import_bytes: must be above 0".to_owned(),
+            );
+        }
+        if self.header_read_timeout_ms == 0 || self.body_read_timeout_ms == 0 {
+            return Err(
+                "http.header_read_timeout_ms and http.body_read_timeout_ms: must be above 0"
+                    .to_owned(),
+            );
+        }
+        if self.max_connections == 0 {
+            return Err("http.max_connections: must be above 0".to_owned());
+        }
+        Ok(())
+    }
+
+    pub fn body_read_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.body_read_timeout_ms)
     }
 }
 

@@ -19,6 +19,8 @@ pub enum ErrorCode {
     NotFound,
     /// A statement id is already stored with other content (409).
     Conflict,
+    /// The body did not arrive within the configured time (408); the connection is closed.
+    RequestTimeout,
     /// The body is larger than the configured limit (413).
     PayloadTooLarge,
     /// The body is not of the media type the resource takes (415).
@@ -36,6 +38,7 @@ impl ErrorCode {
             ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
             ErrorCode::Conflict => StatusCode::CONFLICT,
+            ErrorCode::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -49,6 +52,7 @@ impl ErrorCode {
             ErrorCode::Unauthorized => "unauthorized",
             ErrorCode::NotFound => "not_found",
             ErrorCode::Conflict => "conflict",
+            ErrorCode::RequestTimeout => "request_timeout",
             ErrorCode::PayloadTooLarge => "payload_too_large",
             ErrorCode::UnsupportedMediaType => "unsupported_media_type",
             ErrorCode::Unavailable => "unavailable",
@@ -120,6 +124,11 @@ impl IntoResponse for ApiError {
                     HeaderValue::from_static("Basic realm=\"learnstream\""),
                 );
             }
+            // The rest of the body may still be on its way: the connection cannot carry another
+            // request.
+            ErrorCode::RequestTimeout | ErrorCode::PayloadTooLarge => {
+                headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+            }
             _ => {}
         }
         response
@@ -137,6 +146,7 @@ mod tests {
             (ErrorCode::Unauthorized, 401),
             (ErrorCode::NotFound, 404),
             (ErrorCode::Conflict, 409),
+            (ErrorCode::RequestTimeout, 408),
             (ErrorCode::PayloadTooLarge, 413),
             (ErrorCode::UnsupportedMediaType, 415),
             (ErrorCode::Unavailable, 503),

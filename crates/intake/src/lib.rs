@@ -12,11 +12,13 @@ mod auth;
 mod coalesce;
 mod config;
 mod error;
+mod guard;
 mod jws;
 mod media;
 mod metrics;
 mod progress;
 mod read;
+mod serve;
 mod state;
 mod statements;
 
@@ -35,8 +37,10 @@ pub use auth::{Credentials, Principal};
 pub use coalesce::{CoalesceConfig, Coalescer, SubmitError};
 pub use config::{AuthConfig, CredentialConfig, HttpConfig, WriteMode};
 pub use error::{ApiError, ErrorCode};
+pub use guard::{BodyGuard, guard_body};
 pub use metrics::describe as describe_metrics;
 pub use progress::{ConsistencyConfig, Progress, ProgressError};
+pub use serve::{ConnectionLimits, serve};
 pub use state::{AppState, AppStateParts};
 
 /// The whole HTTP application.
@@ -53,7 +57,19 @@ pub fn router(state: AppState) -> Router {
                     statements::consistent_through_header,
                 )),
         )
-        .merge(ops_router(state.metrics().cloned()));
+        .layer(middleware::from_fn_with_state(
+            BodyGuard::new(
+                state.credentials().clone(),
+                state.max_body_bytes(),
+                state.body_read_timeout(),
+            ),
+            guard_body,
+        ))
+        .merge(ops_router(
+            state.metrics().cloned(),
+            state.readiness().cloned(),
+        ))
+        .fallback(not_found);
     let cors = cors_layer(state.cors_allowed_origins());
     router
         .layer(DefaultBodyLimit::max(state.max_body_bytes()))
@@ -62,6 +78,14 @@ pub fn router(state: AppState) -> Router {
         .route_layer(middleware::from_fn(metrics::track_http))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Every path learnstream does not serve: the JSON error every other answer uses.
+async fn not_found(request: Request) -> ApiError {
+    ApiError::new(
+        ErrorCode::NotFound,
+        format!("{}: no such resource", request.uri().path()),
+    )
 }
 
 /// CORS for xAPI content running in browsers (Communication 1.3's cross-origin clients): the
@@ -96,12 +120,49 @@ fn cors_layer(allowed_origins: &[String]) -> CorsLayer {
         .max_age(std::time::Duration::from_secs(24 * 60 * 60))
 }
 
+/// Whether the process does its work yet: `None` once it does, or why not.
+#[derive(Clone)]
+pub struct Readiness(std::sync::Arc<dyn Fn() -> Option<&'static str> + Send + Sync>);
+
+impl Readiness {
+    pub fn new(check: impl Fn() -> Option<&'static str> + Send + Sync + 'static) -> Self {
+        Readiness(std::sync::Arc::new(check))
+    }
+
+    fn not_ready(&self) -> Option<&'static str> {
+        (self.0)()
+    }
+}
+
+impl std::fmt::Debug for Readiness {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_tuple("Readiness")
+            .field(&self.not_ready())
+            .finish()
+    }
+}
+
 /// The operational routes every learnstream process serves: `GET /health` (the process is up
-/// and serving) and, with a metrics handle, `GET /metrics` in Prometheus format.
+/// and serving), `GET /ready` (it does its work: a sink has joined its group and holds its
+/// partitions; 503 with the reason until then) and, with a metrics handle, `GET /metrics` in
+/// Prometheus format.
 pub fn ops_router<S: Clone + Send + Sync + 'static>(
     metrics: Option<PrometheusHandle>,
+    readiness: Option<Readiness>,
 ) -> Router<S> {
-    let router = Router::new().route("/health", get(|| async { "ok" }));
+    let ready = move || {
+        let not_ready = readiness.as_ref().and_then(Readiness::not_ready);
+        async move {
+            match not_ready {
+                None => Ok("ready"),
+                Some(reason) => Err(ApiError::new(ErrorCode::Unavailable, reason)),
+            }
+        }
+    };
+    let router = Router::new()
+        .route("/health", get(|| async { "ok" }))
+        .route("/ready", get(ready));
     match metrics {
         Some(handle) => router.route("/metrics", get(move || std::future::ready(handle.render()))),
         None => router,

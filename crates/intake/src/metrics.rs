@@ -14,9 +14,16 @@ pub(crate) const BATCH_STATEMENTS: &str = "learnstream_intake_batch_statements";
 pub(crate) const PRODUCE_FAILURES: &str = "learnstream_intake_produce_failures_total";
 pub(crate) const READ_YOUR_WRITES_SECONDS: &str = "learnstream_read_your_writes_wait_seconds";
 pub(crate) const READ_YOUR_WRITES_TIMEOUTS: &str = "learnstream_read_your_writes_timeouts_total";
+pub(crate) const CONNECTIONS_OPEN: &str = "learnstream_http_connections_open";
+pub(crate) const CONNECTIONS_REFUSED: &str = "learnstream_http_connections_refused_total";
 
 /// Registers the descriptions of the intake's metrics with the installed recorder.
 pub fn describe() {
+    metrics::describe_gauge!(CONNECTIONS_OPEN, "HTTP connections open");
+    metrics::describe_counter!(
+        CONNECTIONS_REFUSED,
+        "connections closed on arrival because http.max_connections were open"
+    );
     metrics::describe_counter!(
         HTTP_REQUESTS,
         "HTTP requests answered, by method, route and status"

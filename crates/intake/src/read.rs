@@ -289,7 +289,12 @@ impl Page {
         let invalid = || ApiError::bad_request("more: is not a more link this LRS gave out");
         let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| invalid())?;
         let MoreToken { page, output } = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
-        if page.after.is_none() || page.until_us.is_none() || page.limit == 0 {
+        // A token is the client's to keep, and so to edit: its limit is held to the cap too.
+        if page.after.is_none()
+            || page.until_us.is_none()
+            || page.limit == 0
+            || page.limit > MAX_PAGE_STATEMENTS
+        {
             return Err(invalid());
         }
         Ok(Request::Page { page, output })

@@ -1,8 +1,10 @@
 use std::sync::Arc;
+use std::time::Duration;
 
 use learnstream_store::StatementStore;
 use metrics_exporter_prometheus::PrometheusHandle;
 
+use crate::Readiness;
 use crate::auth::Credentials;
 use crate::coalesce::Coalescer;
 use crate::progress::Progress;
@@ -20,8 +22,10 @@ struct Inner {
     store: StatementStore,
     credentials: Credentials,
     max_body_bytes: usize,
+    body_read_timeout: Duration,
     cors_allowed_origins: Vec<String>,
     metrics: Option<PrometheusHandle>,
+    readiness: Option<Readiness>,
 }
 
 /// The parts an [`AppState`] is made of.
@@ -37,10 +41,14 @@ pub struct AppStateParts {
     pub credentials: Credentials,
     /// Largest request body accepted.
     pub max_body_bytes: usize,
+    /// How long a client has to send a body.
+    pub body_read_timeout: Duration,
     /// Browser origins allowed to call the LRS (`*`: any).
     pub cors_allowed_origins: Vec<String>,
     /// Renders `/metrics`; without it the route is not served.
     pub metrics: Option<PrometheusHandle>,
+    /// What `/ready` asks (the sink of this process, if it runs one); without it, ready.
+    pub readiness: Option<Readiness>,
 }
 
 impl AppState {
@@ -51,8 +59,10 @@ impl AppState {
             store,
             credentials,
             max_body_bytes,
+            body_read_timeout,
             cors_allowed_origins,
             metrics,
+            readiness,
         } = parts;
         AppState {
             inner: Arc::new(Inner {
@@ -61,8 +71,10 @@ impl AppState {
                 store,
                 credentials,
                 max_body_bytes,
+                body_read_timeout,
                 cors_allowed_origins,
                 metrics,
+                readiness,
             }),
         }
     }
@@ -89,6 +101,14 @@ impl AppState {
 
     pub(crate) fn max_body_bytes(&self) -> usize {
         self.inner.max_body_bytes
+    }
+
+    pub(crate) fn body_read_timeout(&self) -> Duration {
+        self.inner.body_read_timeout
+    }
+
+    pub(crate) fn readiness(&self) -> Option<&Readiness> {
+        self.inner.readiness.as_ref()
     }
 
     pub(crate) fn metrics(&self) -> Option<&PrometheusHandle> {

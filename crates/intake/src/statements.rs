@@ -169,10 +169,18 @@ fn with_statement_id(body: &[u8], statement_id: Uuid) -> Result<Bytes, ApiError>
         .ok()
         .and_then(|only| only.id);
     match sent_id {
-        None => Ok(Bytes::from(format!(
-            "{{\"id\":\"{}\",{members}",
-            statement_id.hyphenated()
-        ))),
+        None => {
+            // `{}` has no member to put a comma before.
+            let separator = if members.trim_start().starts_with('}') {
+                ""
+            } else {
+                ","
+            };
+            Ok(Bytes::from(format!(
+                "{{\"id\":\"{}\"{separator}{members}",
+                statement_id.hyphenated()
+            )))
+        }
         Some(serde_json::Value::String(id))
             if Uuid::try_parse(&id).is_ok_and(|id| id == statement_id) =>
         {

@@ -1,6 +1,9 @@
 //! Handler tests through `Router::oneshot`: every request here is answered before it reaches
 //! Kafka or ClickHouse (the end-to-end tests in `tests/` cover those paths on real services).
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use base64::Engine as _;
@@ -40,9 +43,11 @@ fn app() -> Router {
             ..ClickHouseConfig::default()
         }),
         credentials: Credentials::from_config(&auth, "https://lrs.example.org").unwrap(),
+        body_read_timeout: std::time::Duration::from_secs(5),
         max_body_bytes: 1024,
         cors_allowed_origins: vec!["https://content.vendor.example".to_owned()],
         metrics: None,
+        readiness: None,
     }))
 }
 
@@ -330,6 +335,70 @@ async fn health_answers_and_metrics_are_absent_without_a_recorder() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn ready_says_why_not_until_the_check_passes() {
+    let ready = Arc::new(AtomicBool::new(false));
+    let check = Arc::clone(&ready);
+    let router: axum::Router = crate::ops_router(
+        None,
+        Some(crate::Readiness::new(move || {
+            (!check.load(Ordering::Relaxed)).then_some("the sink has not joined its group yet")
+        })),
+    );
+    let request = || Request::get("/ready").body(Body::empty()).unwrap();
+    let response = router.clone().oneshot(request()).await.unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: Value =
+        serde_json::from_slice(&response.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    assert_eq!(
+        body["error"]["message"],
+        "the sink has not joined its group yet"
+    );
+    ready.store(true, Ordering::Relaxed);
+    let response = router.oneshot(request()).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn an_unknown_path_is_a_json_404() {
+    let (status, _, body) = send(xapi_request(Method::GET, "/xapi/nothing-here", &[], "")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["error"]["code"], "not_found");
+    assert_eq!(
+        body["error"]["message"],
+        "/xapi/nothing-here: no such resource"
+    );
+}
+
+#[tokio::test]
+async fn credentials_are_checked_before_an_announced_body_is_read() {
+    // The body never comes: only the headers can have been looked at.
+    let (sender, body) = futures::channel::mpsc::channel::<Result<bytes::Bytes, std::io::Error>>(1);
+    let request = Request::post("/xapi/statements")
+        .header("x-experience-api-version", "1.0.3")
+        .header("content-type", "application/json")
+        .header("content-length", "100000")
+        .body(Body::from_stream(body))
+        .unwrap();
+    let (status, _, answer) = send(request).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{answer}");
+    drop(sender);
+    let too_large = Request::post("/xapi/statements")
+        .header("authorization", authorization())
+        .header("x-experience-api-version", "1.0.3")
+        .header("content-type", "application/json")
+        .header("content-length", "100000")
+        .body(Body::empty())
+        .unwrap();
+    let (status, headers, _) = send(too_large).await;
+    assert_eq!(
+        status,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "the announced length is enough"
+    );
+    assert_eq!(headers["connection"], "close");
 }
 
 /// A browser's preflight for a cross-origin POST of statements, from an allowed origin and
