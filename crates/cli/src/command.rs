@@ -68,6 +68,9 @@ pub async fn run_command_line() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let config = Config::load(cli.config.as_deref())?;
     init_logging(&config.log)?;
+    for name in Config::ignored_environment() {
+        tracing::warn!(variable = %name, "environment variable names no configuration section (LEARNSTREAM_<SECTION>__<FIELD>); ignored");
+    }
     let roles = match cli.command {
         Command::Serve => Roles::IntakeAndSink,
         Command::Intake => Roles::Intake,
@@ -98,25 +101,30 @@ pub async fn run_command_line() -> anyhow::Result<()> {
 
 async fn import(config: &Config, what: Import) -> anyhow::Result<()> {
     let store = learnstream_analytics::AnalyticsStore::new(&config.clickhouse);
-    let read = |path: &std::path::Path| {
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
+    let read = |path: &std::path::Path, file: &'static str| -> anyhow::Result<String> {
+        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        Ok(learnstream_analytics::import::utf8_text(file, &bytes)?.to_owned())
     };
     match what {
         Import::Alignments { tenant, file } => {
-            let alignments = learnstream_analytics::import::alignments(&read(&file)?)?;
+            let alignments =
+                learnstream_analytics::import::alignments(&read(&file, "alignments.csv")?)?;
             store.replace_alignments(&tenant, &alignments).await?;
             tracing::info!(tenant, alignments = alignments.len(), "alignments imported");
         }
         Import::Roster { tenant, directory } => {
             // All three files are read and checked before anything is stored.
             let users = learnstream_analytics::import::users(
-                &read(&directory.join("users.csv"))?,
+                &read(&directory.join("users.csv"), "users.csv")?,
                 &config.analytics.roster_account_home_page,
             )?;
-            let classes =
-                learnstream_analytics::import::classes(&read(&directory.join("classes.csv"))?)?;
+            let classes = learnstream_analytics::import::classes(&read(
+                &directory.join("classes.csv"),
+                "classes.csv",
+            )?)?;
             let enrollments = learnstream_analytics::import::enrollments(&read(
                 &directory.join("enrollments.csv"),
+                "enrollments.csv",
             )?)?;
             store.replace_users(&tenant, &users).await?;
             store.replace_classes(&tenant, &classes).await?;

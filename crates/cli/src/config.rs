@@ -84,15 +84,35 @@ impl Config {
             );
             figment = figment.merge(Toml::file_exact(path));
         }
-        figment = figment.merge(Env::prefixed("LEARNSTREAM_").split("__"));
+        figment = figment.merge(
+            Env::prefixed("LEARNSTREAM_")
+                .filter(|key| is_config_variable(key.as_str()))
+                .split("__"),
+        );
         figment
             .extract()
             .map_err(|error| anyhow::anyhow!("configuration: {error}"))
     }
 
+    /// The `LEARNSTREAM_*` environment variables that name no section of the configuration and
+    /// so configure nothing: `LEARNSTREAM_CONFIG` (the file's path, which the command line reads)
+    /// is not among them; anything else is worth a warning, since a typo in a section's name
+    /// would otherwise go unnoticed.
+    pub fn ignored_environment() -> Vec<String> {
+        std::env::vars_os()
+            .filter_map(|(name, _)| name.into_string().ok())
+            .filter(|name| {
+                name.strip_prefix("LEARNSTREAM_").is_some_and(|key| {
+                    !is_config_variable(key) && !NOT_CONFIGURATION.contains(&key)
+                })
+            })
+            .collect()
+    }
+
     /// Checks every section; `needs_http` also demands valid credentials.
     pub fn validate(self, needs_http: bool) -> anyhow::Result<ValidatedConfig> {
         let checks = [
+            self.http.validate(),
             self.kafka.validate(),
             self.clickhouse.validate(),
             self.sink.validate(),
@@ -141,6 +161,38 @@ impl Config {
     }
 }
 
+/// The sections of [`Config`], as an environment variable names them.
+const SECTIONS: [&str; 9] = [
+    "http",
+    "auth",
+    "intake",
+    "consistency",
+    "kafka",
+    "clickhouse",
+    "sink",
+    "analytics",
+    "log",
+];
+
+/// `LEARNSTREAM_*` variables that are not configuration: the file's path (read by the command
+/// line), and the local scripts' settings.
+const NOT_CONFIGURATION: [&str; 5] = [
+    "CONFIG",
+    "DATA_DIR",
+    "KAFKA_PORT",
+    "CLICKHOUSE_PORT",
+    "CLICKHOUSE_TCP_PORT",
+];
+
+/// Whether `LEARNSTREAM_{key}` sets a field: `SECTION__FIELD`, with a section of [`Config`].
+fn is_config_variable(key: &str) -> bool {
+    key.split_once("__").is_some_and(|(section, _)| {
+        SECTIONS
+            .iter()
+            .any(|known| known.eq_ignore_ascii_case(section))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use std::io::Write as _;
@@ -174,6 +226,48 @@ mod tests {
             assert!(validated.credentials.is_some());
             Ok(())
         });
+    }
+
+    #[test]
+    #[allow(
+        clippy::result_large_err,
+        reason = "figment::Jail's closure returns figment::Error"
+    )]
+    fn variables_that_name_no_section_configure_nothing_and_stop_nothing() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("LEARNSTREAM_CONFIG", "/etc/learnstream.toml");
+            jail.set_env("LEARNSTREAM_DATA_DIR", "/tmp");
+            jail.set_env("LEARNSTREAM_TYPO", "1");
+            jail.set_env("LEARNSTREAM_KAFKA__BROKERS", "kafka-9:9092");
+            let config = Config::load(None).unwrap();
+            assert_eq!(config.kafka.brokers, "kafka-9:9092");
+            let ignored = Config::ignored_environment();
+            assert!(
+                ignored.contains(&"LEARNSTREAM_TYPO".to_owned()),
+                "{ignored:?}"
+            );
+            assert!(!ignored.iter().any(|name| name == "LEARNSTREAM_CONFIG"));
+            assert!(!ignored.iter().any(|name| name == "LEARNSTREAM_DATA_DIR"));
+            jail.set_env("LEARNSTREAM_KAFKA__BROKER", "typo:9092");
+            let error = Config::load(None).unwrap_err().to_string();
+            assert!(
+                error.contains("broker"),
+                "a typo within a section is named: {error}"
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_local_configuration_is_valid_and_uses_static_membership() {
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/learnstream.local.toml");
+        let config = Config::load(Some(&path)).unwrap();
+        assert!(
+            config.sink.instance_id.is_some(),
+            "a restarted local sink must get its partitions back at once"
+        );
+        assert!(config.validate(true).is_ok());
     }
 
     #[test]

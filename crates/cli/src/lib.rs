@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use learnstream_analytics::{AnalyticsState, AnalyticsStore, MasteryPublisher};
-use learnstream_intake::{AppState, AppStateParts, Coalescer, Progress};
+use learnstream_intake::{AppState, AppStateParts, Coalescer, ConnectionLimits, Progress};
 use learnstream_kafka::DurableProducer;
 use learnstream_store::StatementStore;
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -99,6 +99,11 @@ pub async fn start(
         None
     };
     let mut on_stored: Option<learnstream_sink::OnStored> = None;
+    let sink_readiness = learnstream_sink::SinkReadiness::default();
+    let readiness: Option<learnstream_intake::Readiness> = roles.sink().then(|| {
+        let sink_readiness = sink_readiness.clone();
+        learnstream_intake::Readiness::new(move || sink_readiness.not_ready())
+    });
     let router = if roles.intake() {
         let credentials = credentials.context("serving the LRS needs validated credentials")?;
         let progress = Progress::start(&config.kafka, &config.sink.group_id, &config.consistency)
@@ -114,6 +119,8 @@ pub async fn start(
             statements: store.clone(),
             credentials: credentials.clone(),
             config: analytics_config,
+            max_import_bytes: config.http.max_import_bytes,
+            body_read_timeout: config.http.body_read_timeout(),
         });
         learnstream_intake::router(AppState::new(AppStateParts {
             coalescer: Coalescer::start(
@@ -126,12 +133,14 @@ pub async fn start(
             store: store.clone(),
             credentials,
             max_body_bytes: config.http.max_body_bytes,
+            body_read_timeout: config.http.body_read_timeout(),
             cors_allowed_origins: config.http.cors_allowed_origins.clone(),
             metrics,
+            readiness,
         }))
         .merge(district)
     } else {
-        learnstream_intake::ops_router(metrics)
+        learnstream_intake::ops_router(metrics, readiness)
     };
     let listener = tokio::net::TcpListener::bind(config.http.listen)
         .await
@@ -139,11 +148,11 @@ pub async fn start(
     let http_address = listener.local_addr()?;
     tracing::info!(%http_address, ?roles, "listening");
 
+    let limits = ConnectionLimits::from(&config.http);
     let mut tasks = JoinSet::new();
     let http_shutdown = shutdown.clone();
     tasks.spawn(async move {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(http_shutdown.cancelled_owned())
+        learnstream_intake::serve(listener, router, limits, http_shutdown)
             .await
             .context("http server")
     });
@@ -167,9 +176,15 @@ pub async fn start(
     if roles.sink() {
         let sink_shutdown = shutdown.clone();
         tasks.spawn(async move {
-            let outcome =
-                learnstream_sink::run(&config.kafka, &config.sink, store, on_stored, sink_shutdown)
-                    .await;
+            let outcome = learnstream_sink::run(
+                &config.kafka,
+                &config.sink,
+                store,
+                on_stored,
+                sink_readiness,
+                sink_shutdown,
+            )
+            .await;
             outcome.context("sink")
         });
     }

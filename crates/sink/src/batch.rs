@@ -2,10 +2,11 @@
 //! the last offset the batch covers. Pure: no I/O, so every rule is unit-tested.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::ops::Range;
 use std::time::{Duration, Instant};
 
 use learnstream_kafka::{DecodedBatch, decode_batch};
-use learnstream_store::{AttachmentRow, FilterMatches, StatementRow};
+use learnstream_store::{AttachmentRow, FilterMatches, StatementRow, VoidRow};
 use learnstream_xapi::{VOIDED_VERB, extract_columns};
 use uuid::Uuid;
 
@@ -21,9 +22,43 @@ pub(crate) struct DeadLetter {
     pub(crate) reason: String,
 }
 
+/// A message whose statements are in the batch: where it came from, its bytes (for the
+/// dead-letter topic, should the batch turn out never to be storable) and which rows it gave.
+#[derive(Debug)]
+pub(crate) struct Received {
+    partition: i32,
+    offset: i64,
+    key: Option<Vec<u8>>,
+    payload: Vec<u8>,
+    rows: Range<usize>,
+    attachments: Range<usize>,
+}
+
+impl Received {
+    pub(crate) fn into_dead_letter(self, reason: String) -> DeadLetter {
+        DeadLetter {
+            partition: self.partition,
+            offset: self.offset,
+            key: self.key,
+            payload: self.payload,
+            reason,
+        }
+    }
+}
+
+/// One message's part of a batch, stored on its own.
+#[derive(Debug)]
+pub(crate) struct Single {
+    pub(crate) message: Received,
+    pub(crate) rows: Vec<StatementRow>,
+    pub(crate) attachments: Vec<AttachmentRow>,
+}
+
 #[derive(Debug, Default)]
 pub(crate) struct Batch {
     pub(crate) rows: Vec<StatementRow>,
+    /// The messages the rows came from, in order.
+    pub(crate) messages: Vec<Received>,
     /// The bytes of the statements' attachments, stored before the statements.
     pub(crate) attachments: Vec<AttachmentRow>,
     pub(crate) dead_letters: Vec<DeadLetter>,
@@ -53,8 +88,18 @@ impl Batch {
         match rows_from_payload(payload) {
             Ok((rows, attachments)) => {
                 self.bytes += payload.len();
+                let rows_start = self.rows.len();
+                let attachments_start = self.attachments.len();
                 self.rows.extend(rows);
                 self.attachments.extend(attachments);
+                self.messages.push(Received {
+                    partition,
+                    offset,
+                    key: key.map(<[u8]>::to_vec),
+                    payload: payload.to_vec(),
+                    rows: rows_start..self.rows.len(),
+                    attachments: attachments_start..self.attachments.len(),
+                });
             }
             Err(reason) => self.dead_letters.push(DeadLetter {
                 partition,
@@ -64,6 +109,24 @@ impl Batch {
                 reason,
             }),
         }
+    }
+
+    /// Takes the statements and attachments out of the batch, one part per message, in order;
+    /// the batch keeps its dead letters and offsets.
+    pub(crate) fn take_singles(&mut self) -> Vec<Single> {
+        let mut rows = std::mem::take(&mut self.rows).into_iter();
+        let mut attachments = std::mem::take(&mut self.attachments).into_iter();
+        std::mem::take(&mut self.messages)
+            .into_iter()
+            .map(|message| Single {
+                rows: rows.by_ref().take(message.rows.len()).collect(),
+                attachments: attachments
+                    .by_ref()
+                    .take(message.attachments.len())
+                    .collect(),
+                message,
+            })
+            .collect()
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -157,6 +220,33 @@ pub(crate) fn voided_targets(rows: &[StatementRow]) -> BTreeMap<String, Vec<Uuid
         }
     }
     voided
+}
+
+/// The `statement_voids` rows of the batch's voiding statements.
+pub(crate) fn void_rows(rows: &[StatementRow]) -> Vec<VoidRow> {
+    rows.iter()
+        .filter(|row| row.verb_id == VOIDED_VERB)
+        .filter_map(|row| {
+            Some(VoidRow {
+                tenant: row.tenant.clone(),
+                target_id: statement_ref(row)?,
+                voiding_id: row.statement_id,
+            })
+        })
+        .collect()
+}
+
+/// Per tenant, the ids of the batch's statements that a voiding statement could target (any
+/// but voiding statements): those a void stored earlier may be waiting for.
+pub(crate) fn voidable_ids(rows: &[StatementRow]) -> BTreeMap<String, Vec<Uuid>> {
+    let mut voidable: BTreeMap<String, Vec<Uuid>> = BTreeMap::new();
+    for row in rows.iter().filter(|row| row.verb_id != VOIDED_VERB) {
+        voidable
+            .entry(row.tenant.clone())
+            .or_default()
+            .push(row.statement_id);
+    }
+    voidable
 }
 
 fn statement_ref(row: &StatementRow) -> Option<Uuid> {
@@ -301,6 +391,56 @@ mod tests {
         assert_eq!(
             batch.deadline(Duration::from_secs(1)),
             Some(now + Duration::from_secs(1))
+        );
+    }
+
+    #[test]
+    fn a_batch_splits_into_its_messages_rows_and_bytes() {
+        let one = encode_batch("t", [STATEMENT], &[]);
+        let two = encode_batch("u", [STATEMENT, STATEMENT], &[]);
+        let mut batch = Batch::default();
+        batch.add_message(0, 1, Some(b"a"), Some(&one), Instant::now());
+        batch.add_message(0, 2, None, Some(b"poison"), Instant::now());
+        batch.add_message(1, 7, None, Some(&two), Instant::now());
+        let singles = batch.take_singles();
+        assert_eq!(singles.len(), 2);
+        assert_eq!(singles[0].rows.len(), 1);
+        assert_eq!(singles[0].rows[0].tenant, "t");
+        assert_eq!(singles[1].rows.len(), 2);
+        assert_eq!(singles[1].rows[1].tenant, "u");
+        assert!(batch.rows.is_empty() && batch.messages.is_empty());
+        assert_eq!(
+            batch.dead_letters.len(),
+            1,
+            "the poison stays a dead letter"
+        );
+        let dead = singles
+            .into_iter()
+            .nth(1)
+            .unwrap()
+            .message
+            .into_dead_letter("why".into());
+        assert_eq!((dead.partition, dead.offset), (1, 7));
+        assert_eq!(dead.payload, two);
+        assert_eq!(dead.reason, "why");
+    }
+
+    #[test]
+    fn voiding_statements_record_their_targets_and_others_can_be_voided() {
+        let target = Uuid::parse_str("6fa459ea-ee8a-3ca4-894e-db77e160355e").unwrap();
+        let void = format!(
+            r#"{{"id":"0f2c4c3b-7d7b-4d55-9d32-2a8f7f7a1a11","stored":"2026-11-23T10:00:00.5Z","timestamp":"2026-11-23T09:59:00Z","actor":{{"mbox":"mailto:a@example.org"}},"verb":{{"id":"{VOIDED_VERB}"}},"object":{{"objectType":"StatementRef","id":"{target}"}},"version":"1.0.0"}}"#
+        );
+        let (rows, _) =
+            rows_from_payload(&encode_batch("t", [void.as_str(), STATEMENT], &[])).unwrap();
+        let voids = void_rows(&rows);
+        assert_eq!(voids.len(), 1);
+        assert_eq!(voids[0].target_id, target);
+        assert_eq!(voids[0].voiding_id, rows[0].statement_id);
+        assert_eq!(
+            voidable_ids(&rows),
+            BTreeMap::from([("t".to_owned(), vec![target])]),
+            "a voiding statement cannot be voided"
         );
     }
 

@@ -63,6 +63,10 @@ impl SinkConfig {
         Duration::from_millis(self.linger_ms.min(self.max_batch_wait_ms))
     }
 
+    pub(crate) fn session_timeout(&self) -> Duration {
+        Duration::from_millis(self.session_timeout_ms)
+    }
+
     pub(crate) fn max_retry_backoff(&self) -> Duration {
         Duration::from_millis(self.max_retry_backoff_ms)
     }

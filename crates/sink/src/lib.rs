@@ -13,4 +13,4 @@ mod run;
 pub use config::SinkConfig;
 pub use error::{Error, Result};
 pub use metrics::describe as describe_metrics;
-pub use run::{OnStored, run};
+pub use run::{OnStored, SinkReadiness, run};

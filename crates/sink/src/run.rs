@@ -2,11 +2,12 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt::Display;
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
 use futures::FutureExt as _;
 use learnstream_kafka::{DurableProducer, KafkaConfig};
-use learnstream_store::{FilterMatches, StatementStore};
+use learnstream_store::{AttachmentRow, FilterMatches, StatementRow, StatementStore};
 use rdkafka::Message as _;
 use rdkafka::consumer::{
     BaseConsumer, CommitMode, Consumer as _, ConsumerContext, Rebalance, StreamConsumer,
@@ -18,30 +19,60 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::batch::{
-    Batch, DeadLetter, has_statement_refs, inherit_target_matches, targets_outside, voided_targets,
+    Batch, DeadLetter, has_statement_refs, inherit_target_matches, targets_outside, void_rows,
+    voidable_ids, voided_targets,
 };
 use crate::metrics::{
-    BATCH_ROWS, CONSUMER_LAG, DEAD_LETTERS, DELIVERY_SECONDS, INSERT_SECONDS, RETRIES,
-    STATEMENTS_STORED,
+    BATCH_ROWS, CONSUMER_LAG, DEAD_LETTERS, DELIVERY_SECONDS, INSERT_SECONDS, PARTITIONS_ASSIGNED,
+    PERMANENT_FAILURES, REJOINS, RETRIES, STATEMENTS_STORED, UNASSIGNED_SECONDS,
 };
 use crate::{Result, SinkConfig};
 
 /// How long a shutdown waits for the last batch to be stored before it leaves it to Kafka.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
 const FIRST_RETRY_BACKOFF: Duration = Duration::from_millis(100);
+/// How often the sink checks that it holds partitions.
+const ASSIGNMENT_WATCH_INTERVAL: Duration = Duration::from_secs(5);
 
 /// Told, after each stored batch, that every message of a partition below an offset is in
 /// ClickHouse: `(partition, next_offset)`. An intake in the same process answers its
 /// read-your-writes requests from it without waiting for the commit.
 pub type OnStored = Arc<dyn Fn(i32, i64) + Send + Sync>;
 
+/// Whether a sink is storing: it has joined its group (with the partitions the group gave it),
+/// and is not stuck without partitions. Cheap to clone; `/ready` reads it.
+#[derive(Debug, Clone, Default)]
+pub struct SinkReadiness(Arc<AtomicU8>);
+
+// 0, the default: starting, not yet in the group.
+const JOINED: u8 = 1;
+const STUCK: u8 = 2;
+
+impl SinkReadiness {
+    /// Why the sink is not ready, or `None` once it is.
+    pub fn not_ready(&self) -> Option<&'static str> {
+        match self.0.load(Ordering::Relaxed) {
+            JOINED => None,
+            STUCK => Some(
+                "the sink has held no partition for longer than its session timeout while the topic has partitions; it is rejoining its group",
+            ),
+            _ => Some("the sink has not joined its consumer group yet"),
+        }
+    }
+
+    fn set(&self, state: u8) {
+        self.0.store(state, Ordering::Relaxed);
+    }
+}
+
 /// Consumes the statements topic into ClickHouse until `shutdown` is cancelled, then stores the
-/// batch in hand and commits its offsets.
+/// batch in hand and commits its offsets. `readiness` follows whether it is storing.
 pub async fn run(
     kafka: &KafkaConfig,
     config: &SinkConfig,
     store: StatementStore,
     on_stored: Option<OnStored>,
+    readiness: SinkReadiness,
     shutdown: CancellationToken,
 ) -> Result<()> {
     let mut client_config = kafka.client_config();
@@ -69,6 +100,7 @@ pub async fn run(
         .set("statistics.interval.ms", "5000")
         .create_with_context(SinkContext {
             topic: kafka.statements_topic.clone(),
+            readiness: readiness.clone(),
         })?;
     consumer.subscribe(&[&kafka.statements_topic])?;
     let sink = Arc::new(Sink {
@@ -79,6 +111,7 @@ pub async fn run(
         dead_letter_topic: kafka.dead_letter_topic.clone(),
         max_retry_backoff: config.max_retry_backoff(),
         on_stored,
+        readiness,
     });
     tracing::info!(topic = %kafka.statements_topic, group = %config.group_id, "sink started");
 
@@ -88,11 +121,16 @@ pub async fn run(
     let stop_storing = CancellationToken::new();
     let mut storing: Option<JoinHandle<bool>> = None;
     let mut batch = Batch::default();
+    let mut assignment_watch = tokio::time::interval(ASSIGNMENT_WATCH_INTERVAL);
+    let mut unassigned_since: Option<Instant> = None;
     loop {
         let deadline = batch.deadline(config.linger());
         tokio::select! {
             biased;
             () = shutdown.cancelled() => break,
+            _ = assignment_watch.tick() => {
+                sink.watch_assignment(&mut unassigned_since, config.session_timeout()).await;
+            }
             stored = async { storing.as_mut().expect("guarded by the condition").await }, if storing.is_some() => {
                 storing = None;
                 if !stored_or_panic(stored) {
@@ -163,6 +201,7 @@ fn stored_or_panic(joined: Result<bool, tokio::task::JoinError>) -> bool {
 /// Reports the consumer's lag per partition and logs rebalances.
 struct SinkContext {
     topic: String,
+    readiness: SinkReadiness,
 }
 
 impl ClientContext for SinkContext {
@@ -196,6 +235,7 @@ impl ConsumerContext for SinkContext {
                     .map(|element| element.partition())
                     .collect();
                 tracing::info!(?partitions, "partitions assigned");
+                self.readiness.set(JOINED);
             }
             Rebalance::Revoke(_) => tracing::info!("partitions revoked"),
             Rebalance::Error(error) => tracing::warn!(%error, "rebalance failed"),
@@ -211,6 +251,7 @@ struct Sink {
     dead_letter_topic: String,
     max_retry_backoff: Duration,
     on_stored: Option<OnStored>,
+    readiness: SinkReadiness,
 }
 
 impl Sink {
@@ -226,56 +267,43 @@ impl Sink {
     }
 
     /// Stores a batch: rows into ClickHouse, poison onto the dead-letter topic, and only then the
-    /// offsets. Retries until it succeeds; returns false if `stop` interrupted it, in which case
-    /// no offset was stored and Kafka delivers the batch again.
+    /// offsets. Retries what can succeed until it does; a batch that ClickHouse can never take
+    /// is stored message by message, and the messages that still fail go to the dead-letter
+    /// topic with the reason. Returns false if `stop` interrupted it, in which case no offset
+    /// was stored and Kafka delivers the batch again.
     async fn flush(&self, mut batch: Batch, stop: &CancellationToken) -> bool {
         let flush_started = Instant::now();
-        if has_statement_refs(&batch.rows) {
-            let outside = targets_outside(&batch.rows);
-            let stored = if outside.is_empty() {
-                HashMap::new()
-            } else {
-                let Some(stored) = self
-                    .retry(stop, "read_targets", || self.stored_targets(&outside))
-                    .await
-                else {
-                    return false;
-                };
-                stored
-            };
-            inherit_target_matches(&mut batch.rows, &stored);
-        }
-        // Attachments first: once a statement is readable, so are its attachments.
-        if !batch.attachments.is_empty()
-            && self
-                .retry(stop, "insert_attachments", || {
-                    self.store.insert_attachments(&batch.attachments)
-                })
-                .await
-                .is_none()
+        let mut stored_rows = batch.rows.len();
+        match self
+            .store_rows(&mut batch.rows, &batch.attachments, stop)
+            .await
         {
-            return false;
+            Attempt::Done(()) => {}
+            Attempt::Stopped => return false,
+            Attempt::Never(reason) => {
+                tracing::error!(
+                    %reason,
+                    messages = batch.messages.len(),
+                    "clickhouse can never store this batch; storing its messages one at a time"
+                );
+                stored_rows = 0;
+                for mut single in batch.take_singles() {
+                    match self
+                        .store_rows(&mut single.rows, &single.attachments, stop)
+                        .await
+                    {
+                        Attempt::Done(()) => stored_rows += single.rows.len(),
+                        Attempt::Stopped => return false,
+                        Attempt::Never(reason) => batch
+                            .dead_letters
+                            .push(single.message.into_dead_letter(reason)),
+                    }
+                }
+            }
         }
-        if !batch.rows.is_empty() {
-            let started = Instant::now();
-            let stored = self
-                .retry(stop, "insert", || self.store.insert(&batch.rows))
-                .await;
-            if stored.is_none() {
-                return false;
-            }
-            let voided = voided_targets(&batch.rows);
-            if !voided.is_empty()
-                && self
-                    .retry(stop, "void", || self.void_all(&voided))
-                    .await
-                    .is_none()
-            {
-                return false;
-            }
-            metrics::histogram!(INSERT_SECONDS).record(started.elapsed().as_secs_f64());
-            metrics::histogram!(BATCH_ROWS).record(batch.rows.len() as f64);
-            metrics::counter!(STATEMENTS_STORED).increment(batch.rows.len() as u64);
+        if stored_rows > 0 {
+            metrics::histogram!(BATCH_ROWS).record(stored_rows as f64);
+            metrics::counter!(STATEMENTS_STORED).increment(stored_rows as u64);
         }
         for dead_letter in &batch.dead_letters {
             tracing::warn!(
@@ -284,11 +312,11 @@ impl Sink {
                 reason = %dead_letter.reason,
                 "sending message to the dead-letter topic"
             );
-            if self
-                .retry(stop, "dead_letter", || self.send_dead_letter(dead_letter))
-                .await
-                .is_none()
-            {
+            if !matches!(
+                self.retry(stop, "dead_letter", || self.send_dead_letter(dead_letter))
+                    .await,
+                Attempt::Done(())
+            ) {
                 return false;
             }
             metrics::counter!(DEAD_LETTERS).increment(1);
@@ -314,13 +342,176 @@ impl Sink {
         }
         let stored_in = flush_started.elapsed();
         tracing::debug!(
-            rows = batch.rows.len(),
+            rows = stored_rows,
             dead_letters = batch.dead_letters.len(),
             collected_ms = batch.age().saturating_sub(stored_in).as_millis() as u64,
             stored_ms = stored_in.as_millis() as u64,
             "batch stored"
         );
         true
+    }
+
+    /// Checks that the sink holds partitions. A sink that has held none for longer than its
+    /// session timeout while the topic has partitions is stuck outside its group (a broker that
+    /// lost the group's state, a rebalance that never finished): it says so and joins again.
+    async fn watch_assignment(
+        self: &Arc<Self>,
+        unassigned_since: &mut Option<Instant>,
+        session_timeout: Duration,
+    ) {
+        let assigned = self
+            .consumer
+            .assignment()
+            .map_or(0, |assignment| assignment.count());
+        metrics::gauge!(PARTITIONS_ASSIGNED).set(assigned as f64);
+        if assigned > 0 {
+            self.readiness.set(JOINED);
+            *unassigned_since = None;
+            metrics::gauge!(UNASSIGNED_SECONDS).set(0.0);
+            return;
+        }
+        let sink = Arc::clone(self);
+        let topic_partitions = tokio::task::spawn_blocking(move || {
+            sink.consumer
+                .fetch_metadata(Some(&sink.statements_topic), Duration::from_secs(5))
+                .map(|metadata| {
+                    metadata
+                        .topics()
+                        .iter()
+                        .map(|topic| topic.partitions().len())
+                        .sum::<usize>()
+                })
+        })
+        .await;
+        let topic_partitions = match topic_partitions {
+            Ok(Ok(partitions)) => partitions,
+            Ok(Err(error)) => {
+                tracing::debug!(%error, "topic metadata for the assignment watch");
+                return;
+            }
+            Err(_) => return,
+        };
+        if topic_partitions == 0 {
+            *unassigned_since = None;
+            return;
+        }
+        let since = *unassigned_since.get_or_insert_with(Instant::now);
+        let unassigned_for = since.elapsed();
+        metrics::gauge!(UNASSIGNED_SECONDS).set(unassigned_for.as_secs_f64());
+        if unassigned_for <= session_timeout {
+            return;
+        }
+        tracing::error!(
+            topic = %self.statements_topic,
+            topic_partitions,
+            unassigned_s = unassigned_for.as_secs(),
+            "the sink has held no partition for longer than its session timeout while the topic has partitions; nothing is being stored. Rejoining the group (set sink.instance_id for static membership)"
+        );
+        metrics::counter!(REJOINS).increment(1);
+        self.readiness.set(STUCK);
+        self.consumer.unsubscribe();
+        if let Err(error) = self.consumer.subscribe(&[&self.statements_topic]) {
+            tracing::error!(%error, "subscribing again failed");
+        }
+        *unassigned_since = Some(Instant::now());
+    }
+
+    /// Stores statements and their attachments: the StatementRef rule's inherited filters,
+    /// attachments first (once a statement is readable, so are its attachments), the rows, and
+    /// then voiding, both what the rows void and the rows that a void stored earlier targets.
+    async fn store_rows(
+        &self,
+        rows: &mut [StatementRow],
+        attachments: &[AttachmentRow],
+        stop: &CancellationToken,
+    ) -> Attempt<()> {
+        let started = Instant::now();
+        if has_statement_refs(rows) {
+            let outside = targets_outside(rows);
+            let stored = if outside.is_empty() {
+                HashMap::new()
+            } else {
+                match self
+                    .retry(stop, "read_targets", || self.stored_targets(&outside))
+                    .await
+                {
+                    Attempt::Done(stored) => stored,
+                    Attempt::Stopped => return Attempt::Stopped,
+                    Attempt::Never(reason) => return Attempt::Never(reason),
+                }
+            };
+            inherit_target_matches(rows, &stored);
+        }
+        if !attachments.is_empty() {
+            let stored = self
+                .retry(stop, "insert_attachments", || {
+                    self.store.insert_attachments(attachments)
+                })
+                .await;
+            if !matches!(stored, Attempt::Done(())) {
+                return stored;
+            }
+        }
+        if rows.is_empty() {
+            return Attempt::Done(());
+        }
+        let targets_read = started.elapsed();
+        let voids = void_rows(rows);
+        let inserted = self
+            .retry(stop, "insert", || self.store.insert(rows, &voids))
+            .await;
+        if !matches!(inserted, Attempt::Done(())) {
+            return inserted;
+        }
+        let insert_done = started.elapsed();
+        // Looked up after the insert: a void stored meanwhile by another sink either is seen
+        // here or, stored after this insert, finds these rows itself.
+        let voidable = voidable_ids(rows);
+        let voided_earlier = match self
+            .retry(stop, "read_voids", || self.voided_earlier(&voidable))
+            .await
+        {
+            Attempt::Done(voided) => voided,
+            Attempt::Stopped => return Attempt::Stopped,
+            Attempt::Never(reason) => return Attempt::Never(reason),
+        };
+        let voids_read = started.elapsed();
+        let mut voided = voided_targets(rows);
+        for (tenant, ids) in voided_earlier {
+            voided.entry(tenant).or_default().extend(ids);
+        }
+        if !voided.is_empty() {
+            let done = self.retry(stop, "void", || self.void_all(&voided)).await;
+            if !matches!(done, Attempt::Done(())) {
+                return done;
+            }
+        }
+        metrics::histogram!(INSERT_SECONDS).record(started.elapsed().as_secs_f64());
+        tracing::debug!(
+            rows = rows.len(),
+            voided = voided.values().map(Vec::len).sum::<usize>(),
+            read_targets_ms = targets_read.as_millis() as u64,
+            insert_ms = (insert_done - targets_read).as_millis() as u64,
+            read_voids_ms = (voids_read - insert_done).as_millis() as u64,
+            void_ms = (started.elapsed() - voids_read).as_millis() as u64,
+            "rows stored"
+        );
+        Attempt::Done(())
+    }
+
+    /// Per tenant, those of these statements that a stored voiding statement targets.
+    async fn voided_earlier(
+        &self,
+        ids: &BTreeMap<String, Vec<Uuid>>,
+    ) -> Result<BTreeMap<String, Vec<Uuid>>, learnstream_store::Error> {
+        let mut voided = BTreeMap::new();
+        for (tenant, ids) in ids {
+            let found = self.store.voided_earlier(tenant, ids).await?;
+            if !found.is_empty() {
+                voided.insert(tenant.clone(), found);
+            }
+        }
+        Ok(voided)
     }
 
     fn add(
@@ -401,36 +592,69 @@ impl Sink {
     }
 
     /// Runs `attempt` until it succeeds, pausing between attempts with a backoff that doubles up
-    /// to the configured cap. Returns `None` if `stop` was cancelled first.
+    /// to the configured cap. Gives up on an error that no retry can fix, and on `stop`.
     async fn retry<F, Fut, T, E>(
         &self,
         stop: &CancellationToken,
         operation: &'static str,
         mut attempt: F,
-    ) -> Option<T>
+    ) -> Attempt<T>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, E>>,
-        E: Display,
+        E: Retryable,
     {
         let mut backoff = FIRST_RETRY_BACKOFF;
         loop {
             let error = tokio::select! {
                 biased;
-                () = stop.cancelled() => return None,
+                () = stop.cancelled() => return Attempt::Stopped,
                 outcome = attempt() => match outcome {
-                    Ok(value) => return Some(value),
+                    Ok(value) => return Attempt::Done(value),
                     Err(error) => error,
                 },
             };
+            if error.is_permanent() {
+                metrics::counter!(PERMANENT_FAILURES, "operation" => operation).increment(1);
+                tracing::warn!(%error, operation, "sink operation failed; a retry cannot fix it");
+                return Attempt::Never(format!("{operation}: {error}"));
+            }
             metrics::counter!(RETRIES, "operation" => operation).increment(1);
             tracing::warn!(%error, operation, retry_in_ms = backoff.as_millis() as u64, "sink operation failed; retrying");
             tokio::select! {
                 biased;
-                () = stop.cancelled() => return None,
+                () = stop.cancelled() => return Attempt::Stopped,
                 () = tokio::time::sleep(backoff) => {}
             }
             backoff = (backoff * 2).min(self.max_retry_backoff);
         }
+    }
+}
+
+/// How a retried operation ended.
+#[derive(Debug)]
+enum Attempt<T> {
+    Done(T),
+    /// The sink is stopping; nothing is committed.
+    Stopped,
+    /// No retry can succeed, for this reason.
+    Never(String),
+}
+
+/// An error that may or may not go away on a retry.
+trait Retryable: Display {
+    fn is_permanent(&self) -> bool;
+}
+
+impl Retryable for learnstream_store::Error {
+    fn is_permanent(&self) -> bool {
+        learnstream_store::Error::is_permanent(self)
+    }
+}
+
+/// A dead letter that cannot be produced stays in hand: the sink stops rather than lose it.
+impl Retryable for learnstream_kafka::ProduceError {
+    fn is_permanent(&self) -> bool {
+        false
     }
 }

@@ -132,7 +132,17 @@ async fn main() -> anyhow::Result<()> {
     let sink = tokio::spawn({
         let kafka = kafka.clone();
         let shutdown = shutdown.clone();
-        async move { learnstream_sink::run(&kafka, &sink_config, store, None, shutdown).await }
+        async move {
+            learnstream_sink::run(
+                &kafka,
+                &sink_config,
+                store,
+                None,
+                Default::default(),
+                shutdown,
+            )
+            .await
+        }
     });
     let counter = clickhouse::Client::default()
         .with_url(&clickhouse.url)
