@@ -42,7 +42,9 @@ mkdir -p "$DATA"
 nohup target/release/learnstream --config "$CONFIG" serve >>"$LOG_FILE" 2>&1 &
 echo $! >"$PID_FILE"
 deadline=$((SECONDS + 60))
-until curl -sf "$LRS/health" >/dev/null; do
+# /ready, not only /health: the sink has joined its consumer group and holds its partitions, so
+# the first POST below is stored at once.
+until curl -sf "$LRS/ready" >/dev/null; do
     if ! kill -0 "$(cat "$PID_FILE")" 2>/dev/null || [ "$SECONDS" -ge "$deadline" ]; then
         echo "learnstream did not start; the end of $LOG_FILE:" >&2
         tail -20 "$LOG_FILE" >&2

@@ -6,7 +6,7 @@ use learnstream_intake::WriteMode;
 use learnstream_tests::{App, OwnBroker, drop_database, isolated_config, statement, wait_for};
 use serde_json::Value;
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn statements_acknowledged_before_a_broker_kill_arrive_after_its_restart()
 -> anyhow::Result<()> {
     let broker = OwnBroker::start()?;

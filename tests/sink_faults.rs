@@ -16,6 +16,10 @@ use rdkafka::consumer::{BaseConsumer, Consumer as _};
 use rdkafka::message::Headers as _;
 use rdkafka::{Message as _, TopicPartitionList};
 
+// The tests run on two worker threads: stopping or starting a service (`scripts/services.sh`)
+// blocks the thread that calls it, and an in-process learnstream must go on serving meanwhile.
+// On one thread, a ClickHouse restart slower than `http.header_read_timeout_ms` froze the
+// server with a keep-alive connection open, which then timed out under the writer's next POST.
 const LEARNSTREAM: &str = env!("CARGO_BIN_EXE_learnstream-under-test");
 /// Statements per POST and the pause after each: a steady vendor, a few hundred a second.
 const PER_REQUEST: u32 = 10;
@@ -54,7 +58,7 @@ async fn finish_and_check(
 
 /// Fault 1: `kill -9` of the sink while it is storing, statements still arriving, then a
 /// restart. What the dead sink had not committed is delivered again and lands once.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sink_killed_mid_batch_loses_nothing_and_shows_nothing_twice() -> anyhow::Result<()> {
     let mut config = isolated_config(&kafka_brokers());
     // Static membership: the restarted sink is the same member and takes its partitions back at
@@ -82,7 +86,7 @@ async fn a_sink_killed_mid_batch_loses_nothing_and_shows_nothing_twice() -> anyh
 /// Fault 2: ClickHouse stopped for 30 s while statements keep arriving. The intake keeps
 /// accepting (Kafka holds them), the sink retries without skipping anything and catches up once
 /// ClickHouse is back.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clickhouse_down_for_30_seconds_loses_nothing() -> anyhow::Result<()> {
     let clickhouse = OwnClickHouse::start()?;
     let mut config = isolated_config(&kafka_brokers());
@@ -119,7 +123,7 @@ async fn clickhouse_down_for_30_seconds_loses_nothing() -> anyhow::Result<()> {
 
 /// Fault 3: the broker killed (`kill -9`, sqlite-backed) and restarted while the intake produces
 /// and the sink consumes. POSTs fail while it is down; every acknowledged one arrives once.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broker_restart_while_producing_and_consuming_loses_nothing() -> anyhow::Result<()> {
     let broker = OwnBroker::start()?;
     let config = isolated_config(&broker.address());
@@ -141,7 +145,7 @@ async fn a_broker_restart_while_producing_and_consuming_loses_nothing() -> anyho
 /// Fault 4: a message that is not a statement batch, written straight to the topic between good
 /// ones. The sink moves it to the dead-letter topic with the reason and where it came from, and
 /// stores everything around it.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_malformed_message_goes_to_the_dead_letter_topic_alone() -> anyhow::Result<()> {
     let config = isolated_config(&kafka_brokers());
     let app = App::start(config.clone(), Roles::IntakeAndSink).await?;
@@ -217,7 +221,7 @@ async fn a_malformed_message_goes_to_the_dead_letter_topic_alone() -> anyhow::Re
 
 /// Fault 5: a second sink process joins the consumer group under load. The partitions are split
 /// between the two; the rebalance loses nothing and shows nothing twice.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rebalance_from_one_sink_to_two_loses_nothing() -> anyhow::Result<()> {
     let config = isolated_config(&kafka_brokers());
     let intake = App::start(config.clone(), Roles::Intake).await?;
@@ -244,7 +248,7 @@ async fn a_rebalance_from_one_sink_to_two_loses_nothing() -> anyhow::Result<()> 
 
 /// SIGTERM: the sink stores the batch it holds and commits it before it exits, so the next sink
 /// starts after it and stores nothing twice.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_stores_the_batch_in_hand_and_commits_it() -> anyhow::Result<()> {
     let mut config = isolated_config(&kafka_brokers());
     let intake = App::start(config.clone(), Roles::Intake).await?;

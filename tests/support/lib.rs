@@ -15,6 +15,7 @@ use base64::Engine as _;
 use learnstream_cli::{Config, Roles, Started};
 use learnstream_intake::{CredentialConfig, WriteMode};
 use reqwest::StatusCode;
+use secrecy::ExposeSecret as _;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -56,6 +57,10 @@ pub fn isolated_config(brokers: &str) -> Config {
     config.kafka.dead_letter_topic = format!("{name}.dead-letter");
     config.kafka.mastery_topic = format!("{name}.mastery");
     config.kafka.partitions = 3;
+    // As scripts/learnstream.local.toml: the development broker never returns a message of
+    // 5 MiB or more to a consumer.
+    config.kafka.max_message_bytes = 5_000_000;
+    config.http.max_body_bytes = 4_000_000;
     config.clickhouse.url = clickhouse_url();
     config.clickhouse.database = name.clone();
     config.sink.group_id = format!("{name}-sink");
@@ -108,6 +113,14 @@ pub struct LrsClient {
 }
 
 impl LrsClient {
+    /// A client of the LRS at `base_url` (`http://host:port`), with the test's credentials.
+    pub fn new(base_url: &str) -> LrsClient {
+        LrsClient {
+            http: reqwest::Client::new(),
+            base_url: base_url.to_owned(),
+        }
+    }
+
     /// POSTs a raw body to `/xapi/statements`.
     pub async fn post_raw(&self, body: &str) -> anyhow::Result<(StatusCode, Value)> {
         self.post_raw_with(body, &[]).await
@@ -360,6 +373,11 @@ impl OwnBroker {
     pub fn kill(&self) -> anyhow::Result<()> {
         services(&["kafka-kill", &self.name])
     }
+
+    /// Stops the broker as `scripts/services.sh down` does (SIGTERM).
+    pub fn stop(&self) -> anyhow::Result<()> {
+        services(&["kafka-down", &self.name])
+    }
 }
 
 impl Drop for OwnBroker {
@@ -461,6 +479,14 @@ impl Process {
                 "LEARNSTREAM_KAFKA__PARTITIONS",
                 config.kafka.partitions.to_string(),
             ),
+            (
+                "LEARNSTREAM_KAFKA__MAX_MESSAGE_BYTES",
+                config.kafka.max_message_bytes.to_string(),
+            ),
+            (
+                "LEARNSTREAM_HTTP__MAX_BODY_BYTES",
+                config.http.max_body_bytes.to_string(),
+            ),
             ("LEARNSTREAM_CLICKHOUSE__URL", config.clickhouse.url.clone()),
             (
                 "LEARNSTREAM_CLICKHOUSE__DATABASE",
@@ -489,11 +515,43 @@ impl Process {
             .instance_id
             .iter()
             .map(|id| ("LEARNSTREAM_SINK__INSTANCE_ID", id.clone()));
+        let credentials: Vec<String> = config
+            .auth
+            .credentials
+            .iter()
+            .map(|credential| {
+                format!(
+                    "{{username={:?}, password={:?}, tenant={:?}}}",
+                    credential.username,
+                    credential.password.expose_secret(),
+                    credential.tenant
+                )
+            })
+            .collect();
+        let http = [
+            (
+                "LEARNSTREAM_HTTP__HEADER_READ_TIMEOUT_MS",
+                config.http.header_read_timeout_ms.to_string(),
+            ),
+            (
+                "LEARNSTREAM_HTTP__BODY_READ_TIMEOUT_MS",
+                config.http.body_read_timeout_ms.to_string(),
+            ),
+            (
+                "LEARNSTREAM_AUTH__CREDENTIALS",
+                format!("[{}]", credentials.join(", ")),
+            ),
+        ];
         let child = Command::new(binary)
             .arg(command)
             .envs(variables)
             .envs(instance)
-            .env("RUST_LOG", "info,librdkafka=warn")
+            .envs(http)
+            .env(
+                "RUST_LOG",
+                std::env::var("LEARNSTREAM_TEST_LOG")
+                    .unwrap_or_else(|_| "info,librdkafka=warn".to_owned()),
+            )
             .stdin(std::process::Stdio::null())
             .spawn()
             .context("starting learnstream-under-test")?;
@@ -601,7 +659,8 @@ impl Writer {
                     learner += per_request;
                     match client.post_statements_with_mode(&batch, "throughput").await {
                         Ok(ids) => acknowledged.lock().expect("not poisoned").extend(ids),
-                        Err(_) => {
+                        Err(error) => {
+                            eprintln!("writer: a POST failed: {error:#}");
                             failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         }
                     }
