@@ -2,10 +2,9 @@
 //! the last offset the batch covers. Pure: no I/O, so every rule is unit-tested.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::ops::Range;
 use std::time::{Duration, Instant};
 
-use learnstream_kafka::{DecodedBatch, decode_batch};
+use learnstream_kafka::{AttachmentData, DecodedBatch, decode_batch, encode_batch};
 use learnstream_store::{AttachmentRow, FilterMatches, StatementRow, VoidRow};
 use learnstream_xapi::{VOIDED_VERB, extract_columns};
 use uuid::Uuid;
@@ -22,28 +21,17 @@ pub(crate) struct DeadLetter {
     pub(crate) reason: String,
 }
 
-/// A message whose statements are in the batch: where it came from, its bytes (for the
-/// dead-letter topic, should the batch turn out never to be storable) and which rows it gave.
+/// A message whose statements are in the batch: where it came from and how many rows and
+/// attachments it gave. Its bytes are not kept (a batch would hold every statement twice): should
+/// the message turn out never to be storable, it is encoded again from its rows, whose `raw` is
+/// each statement as the message carried it.
 #[derive(Debug)]
 pub(crate) struct Received {
     partition: i32,
     offset: i64,
     key: Option<Vec<u8>>,
-    payload: Vec<u8>,
-    rows: Range<usize>,
-    attachments: Range<usize>,
-}
-
-impl Received {
-    pub(crate) fn into_dead_letter(self, reason: String) -> DeadLetter {
-        DeadLetter {
-            partition: self.partition,
-            offset: self.offset,
-            key: self.key,
-            payload: self.payload,
-            reason,
-        }
-    }
+    rows: usize,
+    attachments: usize,
 }
 
 /// One message's part of a batch, stored on its own.
@@ -52,6 +40,35 @@ pub(crate) struct Single {
     pub(crate) message: Received,
     pub(crate) rows: Vec<StatementRow>,
     pub(crate) attachments: Vec<AttachmentRow>,
+}
+
+impl Single {
+    /// The message as a dead letter: its statements and attachments in a `statement-batch`
+    /// message again, with its key and origin.
+    pub(crate) fn into_dead_letter(self, reason: String) -> DeadLetter {
+        let tenant = self.rows.first().map_or("", |row| row.tenant.as_str());
+        let attachments: Vec<AttachmentData> = self
+            .attachments
+            .iter()
+            .map(|attachment| AttachmentData {
+                sha2: attachment.sha2.clone(),
+                content_type: attachment.content_type.clone(),
+                data: attachment.data.clone().into(),
+            })
+            .collect();
+        let payload = encode_batch(
+            tenant,
+            self.rows.iter().map(|row| row.raw.as_str()),
+            &attachments.iter().collect::<Vec<_>>(),
+        );
+        DeadLetter {
+            partition: self.message.partition,
+            offset: self.message.offset,
+            key: self.message.key,
+            payload,
+            reason,
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -96,9 +113,8 @@ impl Batch {
                     partition,
                     offset,
                     key: key.map(<[u8]>::to_vec),
-                    payload: payload.to_vec(),
-                    rows: rows_start..self.rows.len(),
-                    attachments: attachments_start..self.attachments.len(),
+                    rows: self.rows.len() - rows_start,
+                    attachments: self.attachments.len() - attachments_start,
                 });
             }
             Err(reason) => self.dead_letters.push(DeadLetter {
@@ -119,11 +135,8 @@ impl Batch {
         std::mem::take(&mut self.messages)
             .into_iter()
             .map(|message| Single {
-                rows: rows.by_ref().take(message.rows.len()).collect(),
-                attachments: attachments
-                    .by_ref()
-                    .take(message.attachments.len())
-                    .collect(),
+                rows: rows.by_ref().take(message.rows).collect(),
+                attachments: attachments.by_ref().take(message.attachments).collect(),
                 message,
             })
             .collect()
@@ -418,10 +431,12 @@ mod tests {
             .into_iter()
             .nth(1)
             .unwrap()
-            .message
             .into_dead_letter("why".into());
         assert_eq!((dead.partition, dead.offset), (1, 7));
-        assert_eq!(dead.payload, two);
+        assert_eq!(
+            dead.payload, two,
+            "the same statements in the same message again"
+        );
         assert_eq!(dead.reason, "why");
     }
 

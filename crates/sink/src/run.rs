@@ -1,4 +1,4 @@
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Display;
 use std::future::Future;
 use std::sync::Arc;
@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use futures::FutureExt as _;
 use learnstream_kafka::{DurableProducer, KafkaConfig};
-use learnstream_store::{AttachmentRow, FilterMatches, StatementRow, StatementStore};
+use learnstream_store::{AttachmentRow, FilterMatches, StatementRow, StatementStore, VoidRow};
 use rdkafka::Message as _;
 use rdkafka::consumer::{
     BaseConsumer, CommitMode, Consumer as _, ConsumerContext, Rebalance, StreamConsumer,
@@ -294,9 +294,9 @@ impl Sink {
                     {
                         Attempt::Done(()) => stored_rows += single.rows.len(),
                         Attempt::Stopped => return false,
-                        Attempt::Never(reason) => batch
-                            .dead_letters
-                            .push(single.message.into_dead_letter(reason)),
+                        Attempt::Never(reason) => {
+                            batch.dead_letters.push(single.into_dead_letter(reason));
+                        }
                     }
                 }
             }
@@ -456,32 +456,49 @@ impl Sink {
             return Attempt::Done(());
         }
         let targets_read = started.elapsed();
-        let voids = void_rows(rows);
-        let inserted = self
-            .retry(stop, "insert", || self.store.insert(rows, &voids))
-            .await;
+        let inserted = self.retry(stop, "insert", || self.store.insert(rows)).await;
         if !matches!(inserted, Attempt::Done(())) {
             return inserted;
         }
         let insert_done = started.elapsed();
-        // Looked up after the insert: a void stored meanwhile by another sink either is seen
-        // here or, stored after this insert, finds these rows itself.
+        // What the batch's voiding statements target. The targets not stored yet are recorded
+        // in pending_voids first, then every target is voided: a target another sink stores
+        // before the voiding is voided by it, one stored after the record finds the record.
+        let voided = voided_targets(rows);
+        if !voided.is_empty() {
+            let void_rows = void_rows(rows);
+            let done = self
+                .retry(stop, "record_pending_voids", || {
+                    self.record_pending_voids(&void_rows)
+                })
+                .await;
+            if !matches!(done, Attempt::Done(())) {
+                return done;
+            }
+            let done = self.retry(stop, "void", || self.void_all(&voided)).await;
+            if !matches!(done, Attempt::Done(())) {
+                return done;
+            }
+        }
+        let voids_done = started.elapsed();
+        // Then the batch's own statements that a void stored earlier waits for. Looked up after
+        // the insert: a void recorded meanwhile by another sink either is seen here or, recorded
+        // after this insert, is followed by its own second voiding pass, which finds these rows.
         let voidable = voidable_ids(rows);
         let voided_earlier = match self
-            .retry(stop, "read_voids", || self.voided_earlier(&voidable))
+            .retry(stop, "read_pending_voids", || {
+                self.voided_earlier(&voidable)
+            })
             .await
         {
             Attempt::Done(voided) => voided,
             Attempt::Stopped => return Attempt::Stopped,
             Attempt::Never(reason) => return Attempt::Never(reason),
         };
-        let voids_read = started.elapsed();
-        let mut voided = voided_targets(rows);
-        for (tenant, ids) in voided_earlier {
-            voided.entry(tenant).or_default().extend(ids);
-        }
-        if !voided.is_empty() {
-            let done = self.retry(stop, "void", || self.void_all(&voided)).await;
+        if !voided_earlier.is_empty() {
+            let done = self
+                .retry(stop, "void", || self.void_all(&voided_earlier))
+                .await;
             if !matches!(done, Attempt::Done(())) {
                 return done;
             }
@@ -490,25 +507,62 @@ impl Sink {
         tracing::debug!(
             rows = rows.len(),
             voided = voided.values().map(Vec::len).sum::<usize>(),
+            voided_late = voided_earlier.values().map(Vec::len).sum::<usize>(),
             read_targets_ms = targets_read.as_millis() as u64,
             insert_ms = (insert_done - targets_read).as_millis() as u64,
-            read_voids_ms = (voids_read - insert_done).as_millis() as u64,
-            void_ms = (started.elapsed() - voids_read).as_millis() as u64,
+            void_ms = (voids_done - insert_done).as_millis() as u64,
+            late_voids_ms = (started.elapsed() - voids_done).as_millis() as u64,
             "rows stored"
         );
         Attempt::Done(())
     }
 
-    /// Per tenant, those of these statements that a stored voiding statement targets.
+    /// Records the voids among `void_rows` whose targets are not stored (yet).
+    async fn record_pending_voids(
+        &self,
+        void_rows: &[VoidRow],
+    ) -> Result<(), learnstream_store::Error> {
+        let mut by_tenant: BTreeMap<&str, Vec<Uuid>> = BTreeMap::new();
+        for row in void_rows {
+            by_tenant
+                .entry(row.tenant.as_str())
+                .or_default()
+                .push(row.target_id);
+        }
+        let mut stored: HashSet<(&str, Uuid)> = HashSet::new();
+        for (tenant, targets) in &by_tenant {
+            for id in self.store.stored_ids(tenant, targets).await? {
+                stored.insert((tenant, id));
+            }
+        }
+        let pending: Vec<VoidRow> = void_rows
+            .iter()
+            .filter(|row| !stored.contains(&(row.tenant.as_str(), row.target_id)))
+            .cloned()
+            .collect();
+        if pending.is_empty() {
+            return Ok(());
+        }
+        self.store.record_pending_voids(&pending).await
+    }
+
+    /// Per tenant, those of these statements that a voiding statement stored before them
+    /// targets. One small query tells which tenants have such a void at all (normally none);
+    /// only their statements are looked up.
     async fn voided_earlier(
         &self,
         ids: &BTreeMap<String, Vec<Uuid>>,
     ) -> Result<BTreeMap<String, Vec<Uuid>>, learnstream_store::Error> {
+        let tenants: Vec<&str> = ids.keys().map(String::as_str).collect();
+        let waiting = self.store.tenants_with_pending_voids(&tenants).await?;
         let mut voided = BTreeMap::new();
-        for (tenant, ids) in ids {
-            let found = self.store.voided_earlier(tenant, ids).await?;
+        for tenant in waiting {
+            let Some(ids) = ids.get(&tenant) else {
+                continue;
+            };
+            let found = self.store.voided_earlier(&tenant, ids).await?;
             if !found.is_empty() {
-                voided.insert(tenant.clone(), found);
+                voided.insert(tenant, found);
             }
         }
         Ok(voided)

@@ -104,8 +104,8 @@ struct LookupRow<'a> {
     raw: &'a str,
 }
 
-/// One row of the `statement_voids` table (`schemas/clickhouse/008_statement_voids.sql`): a
-/// voiding statement and the statement it voids.
+/// One row of the `pending_voids` table (`schemas/clickhouse/008_pending_voids.sql`): a voiding
+/// statement stored before the statement it voids.
 #[derive(Debug, Clone, PartialEq, Eq, Row, Serialize)]
 pub struct VoidRow {
     pub tenant: String,
@@ -119,6 +119,12 @@ pub struct VoidRow {
 struct TargetRow {
     #[serde(with = "clickhouse::serde::uuid")]
     target_id: Uuid,
+}
+
+#[derive(Row, Deserialize)]
+struct IdRow {
+    #[serde(with = "clickhouse::serde::uuid")]
+    statement_id: Uuid,
 }
 
 #[derive(Row, Deserialize)]
@@ -227,6 +233,9 @@ const ATTACHMENTS_BY_SHA2: &str =
 const VOID_STATEMENTS: &str =
     include_str!("../../../schemas/clickhouse/queries/void_statements.sql");
 const VOIDED_EARLIER: &str = include_str!("../../../schemas/clickhouse/queries/voided_earlier.sql");
+const PENDING_VOID_TENANTS: &str =
+    include_str!("../../../schemas/clickhouse/queries/pending_void_tenants.sql");
+const STORED_IDS: &str = include_str!("../../../schemas/clickhouse/queries/stored_ids.sql");
 
 /// Reads and writes the `statements` table.
 #[derive(Clone)]
@@ -250,20 +259,9 @@ impl StatementStore {
     }
 
     /// Inserts the rows in one `INSERT` (ClickHouse applies a block of one insert atomically)
-    /// and, at the same time, their lookup rows and what the voiding statements among them void.
-    /// A retry after one of them failed inserts all again; the tables' replacing merges and
-    /// readers' `LIMIT 1 BY` absorb the repeat.
-    pub async fn insert(&self, rows: &[StatementRow], voids: &[VoidRow]) -> Result<()> {
-        let void_rows = async {
-            if voids.is_empty() {
-                return Ok(());
-            }
-            let mut insert = self.client.insert::<VoidRow>("statement_voids").await?;
-            for row in voids {
-                insert.write(row).await?;
-            }
-            insert.end().await
-        };
+    /// and, at the same time, their lookup rows. A retry after one of them failed inserts both
+    /// again; the tables' replacing merges and readers' `LIMIT 1 BY` absorb the repeat.
+    pub async fn insert(&self, rows: &[StatementRow]) -> Result<()> {
         let statements = async {
             let mut insert = self.client.insert::<StatementRow>("statements").await?;
             for row in rows {
@@ -289,7 +287,7 @@ impl StatementStore {
             }
             insert.end().await
         };
-        futures::try_join!(statements, lookup, void_rows)?;
+        futures::try_join!(statements, lookup)?;
         Ok(())
     }
 
@@ -449,8 +447,46 @@ impl StatementStore {
             .await?)
     }
 
-    /// Those of these statements that a stored voiding statement targets (a voiding statement
-    /// may arrive before its target).
+    /// Records voiding statements whose targets are not stored yet.
+    pub async fn record_pending_voids(&self, voids: &[VoidRow]) -> Result<()> {
+        let mut insert = self.client.insert::<VoidRow>("pending_voids").await?;
+        for row in voids {
+            insert.write(row).await?;
+        }
+        insert.end().await?;
+        Ok(())
+    }
+
+    /// Those of these statements that are stored (by the lookup table).
+    pub async fn stored_ids(&self, tenant: &str, statement_ids: &[Uuid]) -> Result<Vec<Uuid>> {
+        let mut stored = Vec::new();
+        for ids in id_chunks(statement_ids) {
+            let rows = self
+                .client
+                .query(STORED_IDS)
+                .bind(tenant)
+                .bind(ids)
+                .fetch_all::<IdRow>()
+                .await?;
+            stored.extend(rows.into_iter().map(|row| row.statement_id));
+        }
+        Ok(stored)
+    }
+
+    /// Which of these tenants have a voiding statement waiting for its target.
+    pub async fn tenants_with_pending_voids(&self, tenants: &[&str]) -> Result<Vec<String>> {
+        if tenants.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(self
+            .client
+            .query(PENDING_VOID_TENANTS)
+            .bind(tenants)
+            .fetch_all::<String>()
+            .await?)
+    }
+
+    /// Those of these statements that a voiding statement stored before them targets.
     pub async fn voided_earlier(&self, tenant: &str, statement_ids: &[Uuid]) -> Result<Vec<Uuid>> {
         let mut voided = Vec::new();
         for ids in id_chunks(statement_ids) {

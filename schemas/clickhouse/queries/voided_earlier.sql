@@ -1,6 +1,6 @@
 -- params: tenant String, statement_ids Array(String)
--- Those of these statements that a stored voiding statement targets: a void that arrived before
--- its target (see 008_statement_voids.sql).
+-- Those of these statements that a stored voiding statement targets, which was stored before
+-- them (see 008_pending_voids.sql).
 SELECT DISTINCT target_id
-FROM statement_voids
+FROM pending_voids
 WHERE tenant = ? AND target_id IN (SELECT toUUID(arrayJoin(?)))
