@@ -115,12 +115,7 @@ pub struct VoidRow {
     pub voiding_id: Uuid,
 }
 
-#[derive(Row, Deserialize)]
-struct TargetRow {
-    #[serde(with = "clickhouse::serde::uuid")]
-    target_id: Uuid,
-}
-
+/// One UUID column (rows travel by position, so its name in the query does not matter).
 #[derive(Row, Deserialize)]
 struct IdRow {
     #[serde(with = "clickhouse::serde::uuid")]
@@ -459,18 +454,7 @@ impl StatementStore {
 
     /// Those of these statements that are stored (by the lookup table).
     pub async fn stored_ids(&self, tenant: &str, statement_ids: &[Uuid]) -> Result<Vec<Uuid>> {
-        let mut stored = Vec::new();
-        for ids in id_chunks(statement_ids) {
-            let rows = self
-                .client
-                .query(STORED_IDS)
-                .bind(tenant)
-                .bind(ids)
-                .fetch_all::<IdRow>()
-                .await?;
-            stored.extend(rows.into_iter().map(|row| row.statement_id));
-        }
-        Ok(stored)
+        self.ids_found_by(STORED_IDS, tenant, statement_ids).await
     }
 
     /// Which of these tenants have a voiding statement waiting for its target.
@@ -488,18 +472,30 @@ impl StatementStore {
 
     /// Those of these statements that a voiding statement stored before them targets.
     pub async fn voided_earlier(&self, tenant: &str, statement_ids: &[Uuid]) -> Result<Vec<Uuid>> {
-        let mut voided = Vec::new();
+        self.ids_found_by(VOIDED_EARLIER, tenant, statement_ids)
+            .await
+    }
+
+    /// The ids a query of one UUID column (params: tenant, ids) answers for these ids, asked
+    /// [`IDS_PER_QUERY`] at a time.
+    async fn ids_found_by(
+        &self,
+        sql: &str,
+        tenant: &str,
+        statement_ids: &[Uuid],
+    ) -> Result<Vec<Uuid>> {
+        let mut found = Vec::new();
         for ids in id_chunks(statement_ids) {
             let rows = self
                 .client
-                .query(VOIDED_EARLIER)
+                .query(sql)
                 .bind(tenant)
                 .bind(ids)
-                .fetch_all::<TargetRow>()
+                .fetch_all::<IdRow>()
                 .await?;
-            voided.extend(rows.into_iter().map(|row| row.target_id));
+            found.extend(rows.into_iter().map(|row| row.statement_id));
         }
-        Ok(voided)
+        Ok(found)
     }
 
     /// Marks these statements voided, those of them that are stored (Data 2.3.2).
