@@ -517,13 +517,22 @@ impl StatementStore {
 const CONCURRENT_CHUNKS: usize = 4;
 
 /// How many ids (or attachment hashes) one query binds at most. A bound id takes 39 bytes of SQL
-/// text and a hash 67, so a query stays below 140 KB whatever the size of the request or batch, far below ClickHouse's `max_query_size`
-/// (256 KiB by default), and larger sets of ids take one query per chunk.
+/// text and a hash 67, so a query stays below 140 KB whatever the size of the request or batch,
+/// far below ClickHouse's `max_query_size` (256 KiB by default), and larger sets of ids take one
+/// query per chunk.
 pub const IDS_PER_QUERY: usize = 2_000;
 
-/// Statement ids as ClickHouse's `toUUID` reads them, [`IDS_PER_QUERY`] at a time.
-fn id_chunks(statement_ids: &[Uuid]) -> impl Iterator<Item = Vec<String>> + '_ {
-    statement_ids
+/// Statement ids as ClickHouse's `toUUID` reads them, [`IDS_PER_QUERY`] at a time, in the order
+/// of the tables' sort key (a UUID sorts by its first, then its second 64 bits): each chunk is
+/// one narrow range of the key, so the chunks together read about one granule per id, not every
+/// granule of the tenant once per chunk.
+fn id_chunks(statement_ids: &[Uuid]) -> impl Iterator<Item = Vec<String>> {
+    let mut sorted = statement_ids.to_vec();
+    sorted.sort_unstable_by_key(Uuid::as_u64_pair);
+    sorted.dedup();
+    let chunks: Vec<Vec<String>> = sorted
         .chunks(IDS_PER_QUERY)
         .map(|chunk| chunk.iter().map(|id| id.hyphenated().to_string()).collect())
+        .collect();
+    chunks.into_iter()
 }
