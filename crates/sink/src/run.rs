@@ -278,9 +278,9 @@ impl Sink {
             .store_rows(&mut batch.rows, &batch.attachments, stop)
             .await
         {
-            Attempt::Done(()) => {}
-            Attempt::Stopped => return false,
-            Attempt::Never(reason) => {
+            Ok(()) => {}
+            Err(Halt::Stopped) => return false,
+            Err(Halt::Never(reason)) => {
                 tracing::error!(
                     %reason,
                     messages = batch.messages.len(),
@@ -292,9 +292,9 @@ impl Sink {
                         .store_rows(&mut single.rows, &single.attachments, stop)
                         .await
                     {
-                        Attempt::Done(()) => stored_rows += single.rows.len(),
-                        Attempt::Stopped => return false,
-                        Attempt::Never(reason) => {
+                        Ok(()) => stored_rows += single.rows.len(),
+                        Err(Halt::Stopped) => return false,
+                        Err(Halt::Never(reason)) => {
                             batch.dead_letters.push(single.into_dead_letter(reason));
                         }
                     }
@@ -312,11 +312,11 @@ impl Sink {
                 reason = %dead_letter.reason,
                 "sending message to the dead-letter topic"
             );
-            if !matches!(
-                self.retry(stop, "dead_letter", || self.send_dead_letter(dead_letter))
-                    .await,
-                Attempt::Done(())
-            ) {
+            if self
+                .retry(stop, "dead_letter", || self.send_dead_letter(dead_letter))
+                .await
+                .is_err()
+            {
                 return false;
             }
             metrics::counter!(DEAD_LETTERS).increment(1);
@@ -424,42 +424,30 @@ impl Sink {
         rows: &mut [StatementRow],
         attachments: &[AttachmentRow],
         stop: &CancellationToken,
-    ) -> Attempt<()> {
+    ) -> Result<(), Halt> {
         let started = Instant::now();
         if has_statement_refs(rows) {
             let outside = targets_outside(rows);
             let stored = if outside.is_empty() {
                 HashMap::new()
             } else {
-                match self
-                    .retry(stop, "read_targets", || self.stored_targets(&outside))
-                    .await
-                {
-                    Attempt::Done(stored) => stored,
-                    Attempt::Stopped => return Attempt::Stopped,
-                    Attempt::Never(reason) => return Attempt::Never(reason),
-                }
+                self.retry(stop, "read_targets", || self.stored_targets(&outside))
+                    .await?
             };
             inherit_target_matches(rows, &stored);
         }
         if !attachments.is_empty() {
-            let stored = self
-                .retry(stop, "insert_attachments", || {
-                    self.store.insert_attachments(attachments)
-                })
-                .await;
-            if !matches!(stored, Attempt::Done(())) {
-                return stored;
-            }
+            self.retry(stop, "insert_attachments", || {
+                self.store.insert_attachments(attachments)
+            })
+            .await?;
         }
         if rows.is_empty() {
-            return Attempt::Done(());
+            return Ok(());
         }
         let targets_read = started.elapsed();
-        let inserted = self.retry(stop, "insert", || self.store.insert(rows)).await;
-        if !matches!(inserted, Attempt::Done(())) {
-            return inserted;
-        }
+        self.retry(stop, "insert", || self.store.insert(rows))
+            .await?;
         let insert_done = started.elapsed();
         // What the batch's voiding statements target. The targets not stored yet are recorded
         // in pending_voids first, then every target is voided: a target another sink stores
@@ -467,41 +455,25 @@ impl Sink {
         let voided = voided_targets(rows);
         if !voided.is_empty() {
             let void_rows = void_rows(rows);
-            let done = self
-                .retry(stop, "record_pending_voids", || {
-                    self.record_pending_voids(&void_rows)
-                })
-                .await;
-            if !matches!(done, Attempt::Done(())) {
-                return done;
-            }
-            let done = self.retry(stop, "void", || self.void_all(&voided)).await;
-            if !matches!(done, Attempt::Done(())) {
-                return done;
-            }
+            self.retry(stop, "record_pending_voids", || {
+                self.record_pending_voids(&voided, &void_rows)
+            })
+            .await?;
+            self.retry(stop, "void", || self.void_all(&voided)).await?;
         }
         let voids_done = started.elapsed();
-        // Then the batch's own statements that a void stored earlier waits for. Looked up after
-        // the insert: a void recorded meanwhile by another sink either is seen here or, recorded
-        // after this insert, is followed by its own second voiding pass, which finds these rows.
+        // Then the batch's own statements that a void recorded earlier waits for. Looked up
+        // after the insert: a void recorded meanwhile by another sink either is seen here or,
+        // recorded after this insert, is followed by that sink's voiding, which finds these rows.
         let voidable = voidable_ids(rows);
-        let voided_earlier = match self
+        let voided_earlier = self
             .retry(stop, "read_pending_voids", || {
                 self.voided_earlier(&voidable)
             })
-            .await
-        {
-            Attempt::Done(voided) => voided,
-            Attempt::Stopped => return Attempt::Stopped,
-            Attempt::Never(reason) => return Attempt::Never(reason),
-        };
+            .await?;
         if !voided_earlier.is_empty() {
-            let done = self
-                .retry(stop, "void", || self.void_all(&voided_earlier))
-                .await;
-            if !matches!(done, Attempt::Done(())) {
-                return done;
-            }
+            self.retry(stop, "void", || self.void_all(&voided_earlier))
+                .await?;
         }
         metrics::histogram!(INSERT_SECONDS).record(started.elapsed().as_secs_f64());
         tracing::debug!(
@@ -514,25 +486,19 @@ impl Sink {
             late_voids_ms = (started.elapsed() - voids_done).as_millis() as u64,
             "rows stored"
         );
-        Attempt::Done(())
+        Ok(())
     }
 
     /// Records the voids among `void_rows` whose targets are not stored (yet).
     async fn record_pending_voids(
         &self,
+        targets_by_tenant: &BTreeMap<String, Vec<Uuid>>,
         void_rows: &[VoidRow],
     ) -> Result<(), learnstream_store::Error> {
-        let mut by_tenant: BTreeMap<&str, Vec<Uuid>> = BTreeMap::new();
-        for row in void_rows {
-            by_tenant
-                .entry(row.tenant.as_str())
-                .or_default()
-                .push(row.target_id);
-        }
         let mut stored: HashSet<(&str, Uuid)> = HashSet::new();
-        for (tenant, targets) in &by_tenant {
+        for (tenant, targets) in targets_by_tenant {
             for id in self.store.stored_ids(tenant, targets).await? {
-                stored.insert((tenant, id));
+                stored.insert((tenant.as_str(), id));
             }
         }
         let pending: Vec<VoidRow> = void_rows
@@ -652,7 +618,7 @@ impl Sink {
         stop: &CancellationToken,
         operation: &'static str,
         mut attempt: F,
-    ) -> Attempt<T>
+    ) -> Result<T, Halt>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, E>>,
@@ -662,22 +628,22 @@ impl Sink {
         loop {
             let error = tokio::select! {
                 biased;
-                () = stop.cancelled() => return Attempt::Stopped,
+                () = stop.cancelled() => return Err(Halt::Stopped),
                 outcome = attempt() => match outcome {
-                    Ok(value) => return Attempt::Done(value),
+                    Ok(value) => return Ok(value),
                     Err(error) => error,
                 },
             };
             if error.is_permanent() {
                 metrics::counter!(PERMANENT_FAILURES, "operation" => operation).increment(1);
                 tracing::warn!(%error, operation, "sink operation failed; a retry cannot fix it");
-                return Attempt::Never(format!("{operation}: {error}"));
+                return Err(Halt::Never(format!("{operation}: {error}")));
             }
             metrics::counter!(RETRIES, "operation" => operation).increment(1);
             tracing::warn!(%error, operation, retry_in_ms = backoff.as_millis() as u64, "sink operation failed; retrying");
             tokio::select! {
                 biased;
-                () = stop.cancelled() => return Attempt::Stopped,
+                () = stop.cancelled() => return Err(Halt::Stopped),
                 () = tokio::time::sleep(backoff) => {}
             }
             backoff = (backoff * 2).min(self.max_retry_backoff);
@@ -685,10 +651,9 @@ impl Sink {
     }
 }
 
-/// How a retried operation ended.
+/// Why a retried operation ended without its value.
 #[derive(Debug)]
-enum Attempt<T> {
-    Done(T),
+enum Halt {
     /// The sink is stopping; nothing is committed.
     Stopped,
     /// No retry can succeed, for this reason.
