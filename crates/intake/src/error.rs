@@ -84,6 +84,14 @@ impl ApiError {
         ApiError::new(ErrorCode::BadRequest, message)
     }
 
+    /// The body is larger than `limit` bytes (413).
+    pub fn body_too_large(limit: usize) -> Self {
+        ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            format!("body: larger than the limit of {limit} bytes"),
+        )
+    }
+
     /// An unexpected failure: logs `context` and the error, tells the client nothing more.
     pub fn internal(context: &str, error: &dyn fmt::Display) -> Self {
         tracing::error!(%error, "{context}");

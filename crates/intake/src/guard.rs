@@ -56,19 +56,13 @@ async fn read_guarded(guard: &BodyGuard, request: Request) -> Result<Request, Ap
     if !is_alternate_syntax(&request) {
         guard.credentials.authenticate_headers(request.headers())?;
     }
-    let too_large = || {
-        ApiError::new(
-            ErrorCode::PayloadTooLarge,
-            format!("body: larger than the limit of {} bytes", guard.max_bytes),
-        )
-    };
     let announced = request
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.parse::<u64>().ok());
     if announced.is_some_and(|length| length > guard.max_bytes as u64) {
-        return Err(too_large());
+        return Err(ApiError::body_too_large(guard.max_bytes));
     }
     let (parts, body) = request.into_parts();
     let read = Limited::new(body, guard.max_bytes).collect();
@@ -82,7 +76,9 @@ async fn read_guarded(guard: &BodyGuard, request: Request) -> Result<Request, Ap
                 ),
             ));
         }
-        Ok(Err(error)) if error.is::<LengthLimitError>() => return Err(too_large()),
+        Ok(Err(error)) if error.is::<LengthLimitError>() => {
+            return Err(ApiError::body_too_large(guard.max_bytes));
+        }
         Ok(Err(error)) => {
             return Err(ApiError::bad_request(format!(
                 "body: could not be read: {error}"

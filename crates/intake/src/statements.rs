@@ -412,10 +412,7 @@ fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
 
 fn body_error(rejection: BytesRejection, limit: usize) -> ApiError {
     if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        return ApiError::new(
-            ErrorCode::PayloadTooLarge,
-            format!("body: larger than the limit of {limit} bytes"),
-        );
+        return ApiError::body_too_large(limit);
     }
     ApiError::new(ErrorCode::BadRequest, format!("body: {rejection}"))
 }
