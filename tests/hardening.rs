@@ -87,6 +87,17 @@ async fn post_concurrently(
     Ok(())
 }
 
+/// GET of a district API path with the test's credentials: the status and the JSON answer.
+async fn district_get(base_url: &str, path: &str) -> anyhow::Result<(StatusCode, Value)> {
+    let response = reqwest::Client::new()
+        .get(format!("{base_url}{path}"))
+        .basic_auth(USERNAME, Some(PASSWORD))
+        .send()
+        .await?;
+    let status = response.status();
+    Ok((status, response.json().await.unwrap_or(Value::Null)))
+}
+
 async fn voided_rows(config: &learnstream_cli::Config) -> anyhow::Result<u64> {
     Ok(config
         .clickhouse
@@ -250,16 +261,12 @@ async fn a_void_stored_before_its_target_voids_it_in_statements_and_mastery() ->
     let (status, _) = client.get_statement(kept).await?;
     assert_eq!(status, StatusCode::OK);
 
-    let mastery: Value = http
-        .get(format!(
-            "{}/district/learners/mbox%3Amailto%3Aann%40school.example.org/mastery",
-            app.base_url
-        ))
-        .basic_auth(USERNAME, Some(PASSWORD))
-        .send()
-        .await?
-        .json()
-        .await?;
+    let (status, mastery) = district_get(
+        &app.base_url,
+        "/district/learners/mbox%3Amailto%3Aann%40school.example.org/mastery",
+    )
+    .await?;
+    assert_eq!(status, StatusCode::OK, "{mastery}");
     let fractions = mastery["competencies"]
         .as_array()
         .and_then(|all| {
@@ -386,12 +393,19 @@ async fn connections_above_the_cap_are_closed_on_arrival() -> anyhow::Result<()>
     config.http.header_read_timeout_ms = 1_000;
     let app = App::start(config.clone(), Roles::IntakeAndSink).await?;
     let address = app.base_url.trim_start_matches("http://").to_owned();
+    // Twenty keep-alive connections, each answered once: the server has accepted them all and
+    // holds them open, idle. One more is then closed at once.
     let mut held = Vec::new();
     for _ in 0..20 {
-        held.push(TcpStream::connect(&address).await?);
+        let mut stream = TcpStream::connect(&address).await?;
+        stream
+            .write_all(b"GET /xapi/about HTTP/1.1\r\nHost: lrs\r\n\r\n")
+            .await?;
+        let mut answer = [0_u8; 12];
+        stream.read_exact(&mut answer).await?;
+        assert_eq!(&answer, b"HTTP/1.1 200");
+        held.push(stream);
     }
-    // Give the server a moment to accept them all, then one more is closed at once.
-    tokio::time::sleep(Duration::from_millis(200)).await;
     let mut extra = TcpStream::connect(&address).await?;
     let closed = tokio::time::timeout(Duration::from_millis(900), read_until_closed(&mut extra))
         .await
@@ -560,29 +574,18 @@ async fn the_smaller_rough_edges_answer_as_the_rest_of_the_api() -> anyhow::Resu
     };
 
     // A learner with no statements has an empty page, not a 503.
-    let page = http
-        .get(format!(
-            "{}/district/learners/mbox%3Amailto%3Anobody%40example.org/statements",
-            app.base_url
-        ))
-        .basic_auth(USERNAME, Some(PASSWORD))
-        .send()
-        .await?;
-    assert_eq!(page.status(), StatusCode::OK);
-    let page: Value = page.json().await?;
+    let nobody = "/district/learners/mbox%3Amailto%3Anobody%40example.org";
+    let (status, page) = district_get(&app.base_url, &format!("{nobody}/statements")).await?;
+    assert_eq!(status, StatusCode::OK);
     assert_eq!(page["statements"], json!([]), "{page}");
 
     // A district query-string mistake is a JSON error naming the parameter.
-    let wrong = http
-        .get(format!(
-            "{}/district/learners/mbox%3Amailto%3Anobody%40example.org/mastery?sinse=2026-01-01T00:00:00Z",
-            app.base_url
-        ))
-        .basic_auth(USERNAME, Some(PASSWORD))
-        .send()
-        .await?;
-    assert_eq!(wrong.status(), StatusCode::BAD_REQUEST);
-    let answer: Value = wrong.json().await?;
+    let (status, answer) = district_get(
+        &app.base_url,
+        &format!("{nobody}/mastery?sinse=2026-01-01T00:00:00Z"),
+    )
+    .await?;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(error_message(&answer).contains("sinse"), "{answer}");
 
     // An unknown route is a JSON 404.
