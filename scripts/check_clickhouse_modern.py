@@ -7,7 +7,8 @@ same SQL on ClickHouse 26.x so that nothing written for one breaks on the other:
 1. applies every schemas/clickhouse/NNN_name.sql in order, statement by statement (a line that
    ends with `;` ends a statement, as in crates/store/src/migrate.rs), twice, since migrations
    must be idempotent;
-2. inserts one sample statement row;
+2. inserts one sample statement row into the statements table and copies it into the lookup
+   table with migration 009, as statements stored before that table existed are;
 3. runs every schemas/clickhouse/queries/*.sql with sample values for the `?` placeholders, typed
    by the file's `-- params: name Type, ...` header.
 
@@ -110,13 +111,19 @@ def main():
             "sample insert",
         )
 
+        # The sample row is in the statements table alone, as statements stored before the
+        # lookup table existed are: the backfill copies it, and the read-back below finds it there.
+        backfill = SCHEMAS / "009_statement_lookup_backfill.sql"
+        for statement in statements(backfill.read_text()):
+            run(connection, statement, f"{backfill.name} (after the sample insert)")
+
         queries = sorted((SCHEMAS / "queries").glob("*.sql"))
         for path in queries:
             run(connection, bind(path.read_text(), path.name), path.name)
 
-        answer = str(run(connection, bind((SCHEMAS / "queries" / "statement_by_id.sql").read_text(), "x"), "read back"))
+        answer = str(run(connection, bind((SCHEMAS / "queries" / "lookup_by_id.sql").read_text(), "x"), "read back"))
         if "sample" not in answer:
-            raise SystemExit(f"statement_by_id.sql did not return the sample row: {answer!r}")
+            raise SystemExit(f"lookup_by_id.sql did not return the sample row: {answer!r}")
 
         print(
             f"clickhouse {version}: {len(migrations)} migrations applied twice, "

@@ -362,37 +362,3 @@ async fn formats_attachments_head_and_headers() -> anyhow::Result<()> {
     app.stop().await?;
     drop_database(&config).await
 }
-
-/// Statements stored before the lookup table existed are read from the statements table.
-#[tokio::test]
-async fn statements_missing_from_the_lookup_table_are_still_found() -> anyhow::Result<()> {
-    let config = isolated_config(&kafka_brokers());
-    let app = App::start(config.clone(), Roles::IntakeAndSink).await?;
-    let client = app.client();
-    let id = post(
-        &client,
-        json!({"actor": agent("hal"), "verb": verb("completed"), "object": activity("quiz-6")}),
-    )
-    .await?;
-    config
-        .clickhouse
-        .client()
-        .query("TRUNCATE TABLE statement_lookup")
-        .execute()
-        .await?;
-
-    let (status, read) = client.get_statement(id).await?;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(read["id"], id.to_string());
-    // The conflict check falls back too: the same id with other content is still refused.
-    let mut changed = read.clone();
-    changed["verb"]["id"] = json!("http://adlnet.gov/expapi/verbs/failed");
-    for key in ["stored", "authority", "version"] {
-        changed.as_object_mut().unwrap().remove(key);
-    }
-    let (status, _) = client.post_raw(&changed.to_string()).await?;
-    assert_eq!(status, StatusCode::CONFLICT);
-
-    app.stop().await?;
-    drop_database(&config).await
-}

@@ -4,7 +4,10 @@
 //! a voiding statement.
 
 use learnstream_cli::{Config, Roles};
-use learnstream_tests::{App, LrsClient, drop_database, isolated_config, kafka_brokers, statement};
+use learnstream_intake::{CredentialConfig, WriteMode};
+use learnstream_tests::{
+    App, LrsClient, drop_database, isolated_config, kafka_brokers, statement, wait_for,
+};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -136,6 +139,81 @@ async fn an_id_sent_again_is_one_statement_or_a_conflict() -> anyhow::Result<()>
         status,
         StatusCode::NOT_FOUND,
         "a refused request stores nothing"
+    );
+
+    app.stop().await?;
+    drop_database(&config).await
+}
+
+/// A statement stored before migration 009 (in the statements table alone, as the sink stored
+/// statements before the lookup table existed) is checked like any other once the migration has
+/// copied it into the lookup table, which is now the only place a check reads: the same content
+/// again is accepted without a second copy, other content is refused with 409, and another
+/// tenant sending the same id stores a statement of its own and learns nothing of the first.
+#[tokio::test]
+async fn ids_stored_before_the_lookup_backfill_are_checked_like_any_other() -> anyhow::Result<()> {
+    const OTHER_USER: &str = "other-vendor";
+    const OTHER_PASSWORD: &str = "other-secret";
+    let mut config = isolated_config(&kafka_brokers());
+    config.auth.credentials.push(CredentialConfig {
+        username: OTHER_USER.to_owned(),
+        password: OTHER_PASSWORD.to_owned().into(),
+        tenant: "another-district".to_owned(),
+        write_mode: WriteMode::default(),
+    });
+    let app = App::start(config.clone(), Roles::IntakeAndSink).await?;
+    let id = Uuid::new_v4();
+    let mut original = statement(1, "passed");
+    original["id"] = json!(id);
+    assert_eq!(app.client().post_statements(&original).await?, vec![id]);
+    app.stop().await?;
+
+    // The database as it was before migration 004: the statement in the statements table only,
+    // and migration 009 not yet applied.
+    let clickhouse = config.clickhouse.client();
+    clickhouse
+        .query("TRUNCATE TABLE statement_lookup")
+        .execute()
+        .await?;
+    clickhouse
+        .query("ALTER TABLE schema_migrations DELETE WHERE version = 9")
+        .execute()
+        .await?;
+    wait_for("the mutation to apply", || async {
+        let recorded: u64 = clickhouse
+            .query("SELECT count() FROM schema_migrations WHERE version = 9")
+            .fetch_one()
+            .await?;
+        Ok((recorded == 0).then_some(()))
+    })
+    .await?;
+
+    let app = App::start(config.clone(), Roles::IntakeAndSink).await?;
+    let client = app.client();
+    let (status, read) = client.get_statement(id).await?;
+    assert_eq!(status, StatusCode::OK, "{read}");
+    assert_eq!(read["id"], id.to_string());
+
+    assert_eq!(client.post_statements(&original).await?, vec![id]);
+    assert_eq!(rows_for(&config, id).await?, 1, "no second copy");
+    let mut changed = original.clone();
+    changed["verb"]["id"] = json!("http://adlnet.gov/expapi/verbs/failed");
+    let (status, answer) = client.post_raw(&changed.to_string()).await?;
+    assert_eq!(status, StatusCode::CONFLICT, "{answer}");
+
+    let other = client.as_user(OTHER_USER, OTHER_PASSWORD);
+    let (status, answer) = other.get_statement(id).await?;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{answer}");
+    assert_eq!(other.post_statements(&changed).await?, vec![id]);
+    let (_, theirs) = other.get_statement(id).await?;
+    assert_eq!(
+        theirs["verb"]["id"],
+        "http://adlnet.gov/expapi/verbs/failed"
+    );
+    let (_, ours) = client.get_statement(id).await?;
+    assert_eq!(
+        ours["verb"]["id"], read["verb"]["id"],
+        "the first tenant's is unchanged"
     );
 
     app.stop().await?;

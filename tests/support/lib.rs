@@ -98,10 +98,7 @@ impl App {
     }
 
     pub fn client(&self) -> LrsClient {
-        LrsClient {
-            http: reqwest::Client::new(),
-            base_url: self.base_url.clone(),
-        }
+        LrsClient::new(&self.base_url)
     }
 }
 
@@ -110,6 +107,8 @@ impl App {
 pub struct LrsClient {
     http: reqwest::Client,
     base_url: String,
+    username: String,
+    password: String,
 }
 
 impl LrsClient {
@@ -118,6 +117,17 @@ impl LrsClient {
         LrsClient {
             http: reqwest::Client::new(),
             base_url: base_url.to_owned(),
+            username: USERNAME.to_owned(),
+            password: PASSWORD.to_owned(),
+        }
+    }
+
+    /// The same LRS with another credential.
+    pub fn as_user(&self, username: &str, password: &str) -> LrsClient {
+        LrsClient {
+            username: username.to_owned(),
+            password: password.to_owned(),
+            ..self.clone()
         }
     }
 
@@ -135,7 +145,7 @@ impl LrsClient {
         let mut request = self
             .http
             .post(format!("{}/xapi/statements", self.base_url))
-            .basic_auth(USERNAME, Some(PASSWORD))
+            .basic_auth(&self.username, Some(&self.password))
             .header("X-Experience-API-Version", "1.0.3")
             .header("Content-Type", "application/json")
             .body(body.to_owned());
@@ -156,7 +166,8 @@ impl LrsClient {
     ) -> anyhow::Result<reqwest::Response> {
         let authorization = format!(
             "Basic {}",
-            base64::engine::general_purpose::STANDARD.encode(format!("{USERNAME}:{PASSWORD}"))
+            base64::engine::general_purpose::STANDARD
+                .encode(format!("{}:{}", self.username, self.password))
         );
         let mut form = vec![
             ("Authorization", authorization.as_str()),
@@ -241,7 +252,7 @@ impl LrsClient {
 
     async fn send(&self, request: reqwest::RequestBuilder) -> reqwest::Result<reqwest::Response> {
         request
-            .basic_auth(USERNAME, Some(PASSWORD))
+            .basic_auth(&self.username, Some(&self.password))
             .header("X-Experience-API-Version", "1.0.3")
             .send()
             .await

@@ -1,5 +1,3 @@
-use std::collections::HashSet;
-
 use clickhouse::Row;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -216,13 +214,9 @@ impl PageRow {
 const LOOKUP_BY_ID: &str = include_str!("../../../schemas/clickhouse/queries/lookup_by_id.sql");
 const LOOKUP_BY_IDS: &str = include_str!("../../../schemas/clickhouse/queries/lookup_by_ids.sql");
 const VOID_LOOKUP: &str = include_str!("../../../schemas/clickhouse/queries/void_lookup.sql");
-const STATEMENT_BY_ID: &str =
-    include_str!("../../../schemas/clickhouse/queries/statement_by_id.sql");
 const FILTER_MATCHES: &str = include_str!("../../../schemas/clickhouse/queries/filter_matches.sql");
 const STATEMENTS_PAGE: &str =
     include_str!("../../../schemas/clickhouse/queries/statements_page.sql");
-const STATEMENTS_BY_IDS: &str =
-    include_str!("../../../schemas/clickhouse/queries/statements_by_ids.sql");
 const ATTACHMENTS_BY_SHA2: &str =
     include_str!("../../../schemas/clickhouse/queries/attachments_by_sha2.sql");
 const VOID_STATEMENTS: &str =
@@ -342,37 +336,27 @@ impl StatementStore {
         Ok(found)
     }
 
-    /// The stored statement with this id, as the JSON it was stored as.
+    /// The stored statement with this id, as the JSON it was stored as (the lookup table).
     pub async fn statement_by_id(
         &self,
         tenant: &str,
         statement_id: Uuid,
     ) -> Result<Option<StoredStatement>> {
-        let id = statement_id.hyphenated().to_string();
-        let mut row = self
+        let row = self
             .client
             .query(LOOKUP_BY_ID)
             .bind(tenant)
-            .bind(&id)
+            .bind(statement_id.hyphenated().to_string())
             .fetch_optional::<ByIdRow>()
             .await?;
-        if row.is_none() {
-            // Stored before the lookup table existed.
-            row = self
-                .client
-                .query(STATEMENT_BY_ID)
-                .bind(tenant)
-                .bind(&id)
-                .fetch_optional::<ByIdRow>()
-                .await?;
-        }
         Ok(row.map(|row| StoredStatement {
             raw: row.raw,
             voided: row.voided != 0,
         }))
     }
 
-    /// Those of these statements that are stored.
+    /// Those of these statements that are stored (the lookup table): what a write's checks
+    /// compare with. Reads the statements themselves only for the ids that are stored.
     pub async fn statements_by_ids(
         &self,
         tenant: &str,
@@ -380,30 +364,14 @@ impl StatementStore {
     ) -> Result<Vec<StoredById>> {
         let mut found = Vec::new();
         for ids in id_chunks(statement_ids) {
-            let in_lookup = self
-                .client
-                .query(LOOKUP_BY_IDS)
-                .bind(tenant)
-                .bind(&ids)
-                .fetch_all::<StoredById>()
-                .await?;
-            let seen: HashSet<&str> = in_lookup.iter().map(|stored| stored.id.as_str()).collect();
-            let missing: Vec<&String> = ids
-                .iter()
-                .filter(|id| !seen.contains(id.as_str()))
-                .collect();
-            if !missing.is_empty() {
-                // Stored before the lookup table existed.
-                found.extend(
-                    self.client
-                        .query(STATEMENTS_BY_IDS)
-                        .bind(tenant)
-                        .bind(missing)
-                        .fetch_all::<StoredById>()
-                        .await?,
-                );
-            }
-            found.extend(in_lookup);
+            found.extend(
+                self.client
+                    .query(LOOKUP_BY_IDS)
+                    .bind(tenant)
+                    .bind(&ids)
+                    .fetch_all::<StoredById>()
+                    .await?,
+            );
         }
         Ok(found)
     }

@@ -1,7 +1,8 @@
 -- params: tenant String, statement_id UUID
--- One stored statement and whether it is voided, from the lookup table (the voided copy wins).
+-- One stored statement and whether it is voided (the voided copy wins). PREWHERE reads `raw`
+-- only of the granule that holds the id.
 SELECT raw, voided
 FROM statement_lookup
-WHERE tenant = ? AND statement_id = ?
+PREWHERE tenant = ? AND statement_id = ?
 ORDER BY voided DESC
 LIMIT 1

@@ -1,6 +1,6 @@
 -- params: tenant String, statement_ids Array(String)
--- Which of these statements are stored (the lookup table; a statement stored before it existed
--- is not seen, which costs a needless row in pending_voids and nothing else).
+-- Which of these statements are stored (the lookup table, which holds every stored statement
+-- since migration 009).
 SELECT DISTINCT statement_id
 FROM statement_lookup
 WHERE tenant = ? AND statement_id IN (SELECT toUUID(arrayJoin(?)))
