@@ -15,7 +15,9 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use learnstream_analytics::{AnalyticsState, AnalyticsStore, MasteryPublisher};
-use learnstream_intake::{AppState, AppStateParts, Coalescer, ConnectionLimits, Progress};
+use learnstream_intake::{
+    AppState, AppStateParts, Coalescer, ConnectionLimits, Progress, StoreGate,
+};
 use learnstream_kafka::DurableProducer;
 use learnstream_store::StatementStore;
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -131,6 +133,7 @@ pub async fn start(
             ),
             progress,
             store: store.clone(),
+            store_gate: StoreGate::new(&config.http),
             credentials,
             max_body_bytes: config.http.max_body_bytes,
             body_read_timeout: config.http.body_read_timeout(),

@@ -25,6 +25,15 @@ pub struct HttpConfig {
     pub body_read_timeout_ms: u64,
     /// Most connections open at once; a connection beyond it is closed on arrival.
     pub max_connections: usize,
+    /// Most ClickHouse queries of a write's checks (client-set ids, voiding targets) in flight
+    /// at once.
+    pub max_concurrent_checks: usize,
+    /// Most ClickHouse queries of reads (by id, pages, attachments) in flight at once.
+    pub max_concurrent_reads: usize,
+    /// How long a request waits for one of those slots; it gets 503 with `Retry-After` after
+    /// it. Keep both bounds, with the sink's and the district API's queries, below ClickHouse's
+    /// `max_concurrent_queries` (100 by default).
+    pub store_wait_ms: u64,
     /// Origins whose pages may call the LRS from a browser (CORS), e.g.
     /// `https://content.vendor.example`; `*` allows any. xAPI content often runs in a browser
     /// on the vendor's own domain.
@@ -41,6 +50,9 @@ impl Default for HttpConfig {
             header_read_timeout_ms: 10_000,
             body_read_timeout_ms: 30_000,
             max_connections: 4_096,
+            max_concurrent_checks: 16,
+            max_concurrent_reads: 16,
+            store_wait_ms: 2_000,
             cors_allowed_origins: vec!["*".to_owned()],
         }
     }
@@ -62,6 +74,12 @@ impl HttpConfig {
         }
         if self.max_connections == 0 {
             return Err("http.max_connections: must be above 0".to_owned());
+        }
+        if self.max_concurrent_checks == 0 || self.max_concurrent_reads == 0 {
+            return Err(
+                "http.max_concurrent_checks and http.max_concurrent_reads: must be above 0"
+                    .to_owned(),
+            );
         }
         Ok(())
     }

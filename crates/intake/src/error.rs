@@ -62,7 +62,7 @@ impl ErrorCode {
 }
 
 /// Seconds a client should wait before retrying a 503.
-const RETRY_AFTER_SECONDS: &str = "1";
+pub(crate) const RETRY_AFTER_SECONDS: &str = "1";
 
 /// An error answered to the client.
 #[derive(Debug)]

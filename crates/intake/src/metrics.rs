@@ -16,6 +16,7 @@ pub(crate) const READ_YOUR_WRITES_SECONDS: &str = "learnstream_read_your_writes_
 pub(crate) const READ_YOUR_WRITES_TIMEOUTS: &str = "learnstream_read_your_writes_timeouts_total";
 pub(crate) const CONNECTIONS_OPEN: &str = "learnstream_http_connections_open";
 pub(crate) const CONNECTIONS_REFUSED: &str = "learnstream_http_connections_refused_total";
+pub(crate) const STORE_QUERIES_SHED: &str = "learnstream_intake_store_queries_shed_total";
 
 /// Registers the descriptions of the intake's metrics with the installed recorder.
 pub fn describe() {
@@ -23,6 +24,10 @@ pub fn describe() {
     metrics::describe_counter!(
         CONNECTIONS_REFUSED,
         "connections closed on arrival because http.max_connections were open"
+    );
+    metrics::describe_counter!(
+        STORE_QUERIES_SHED,
+        "requests answered 503 because their kind of ClickHouse query (check, read) had all its slots busy for http.store_wait_ms"
     );
     metrics::describe_counter!(
         HTTP_REQUESTS,

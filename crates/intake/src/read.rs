@@ -24,6 +24,7 @@ use uuid::Uuid;
 
 use crate::auth::Authenticated;
 use crate::error::{ApiError, ErrorCode};
+use crate::gate::QueryKind;
 use crate::state::AppState;
 use crate::statements::request_version;
 
@@ -46,12 +47,13 @@ pub(crate) async fn get_statements(
     match Request::parse(&parameters, version)? {
         Request::One { id, voided, output } => {
             let stored = state
-                .store()
-                .statement_by_id(&principal.tenant, id)
-                .await
-                .map_err(|error| {
-                    ApiError::unavailable("the statement store cannot be read", &error)
-                })?;
+                .store_gate()
+                .run(
+                    QueryKind::Read,
+                    "the statement store cannot be read",
+                    state.store().statement_by_id(&principal.tenant, id),
+                )
+                .await?;
             let parameter = if voided {
                 "voidedStatementId"
             } else {
@@ -77,9 +79,14 @@ pub(crate) async fn get_statements(
             let consistent_through = state.progress().consistent_through();
             let page = page.bounded_by(consistent_through);
             let query = page.query(&principal.tenant);
-            let mut rows = state.store().page(&query).await.map_err(|error| {
-                ApiError::unavailable("the statement store cannot be read", &error)
-            })?;
+            let mut rows = state
+                .store_gate()
+                .run(
+                    QueryKind::Read,
+                    "the statement store cannot be read",
+                    state.store().page(&query),
+                )
+                .await?;
             let more = if rows.len() as u64 > page.limit() {
                 rows.truncate(page.limit() as usize);
                 rows.last()
@@ -450,10 +457,13 @@ async fn attachment_parts<'a>(
         return Ok(Vec::new());
     }
     state
-        .store()
-        .attachments(tenant, &sha2s)
+        .store_gate()
+        .run(
+            QueryKind::Read,
+            "the attachment store cannot be read",
+            state.store().attachments(tenant, &sha2s),
+        )
         .await
-        .map_err(|error| ApiError::unavailable("the attachment store cannot be read", &error))
 }
 
 /// The `stored` time of a stored statement, for `Last-Modified`.

@@ -7,6 +7,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use crate::Readiness;
 use crate::auth::Credentials;
 use crate::coalesce::Coalescer;
+use crate::gate::StoreGate;
 use crate::progress::Progress;
 
 /// What the handlers share. Cheap to clone.
@@ -20,6 +21,7 @@ struct Inner {
     coalescer: Coalescer,
     progress: Progress,
     store: StatementStore,
+    store_gate: StoreGate,
     credentials: Credentials,
     max_body_bytes: usize,
     body_read_timeout: Duration,
@@ -37,6 +39,8 @@ pub struct AppStateParts {
     pub progress: Progress,
     /// Reads statements from ClickHouse.
     pub store: StatementStore,
+    /// Bounds the queries the handlers make of the store.
+    pub store_gate: StoreGate,
     /// Who may use the LRS.
     pub credentials: Credentials,
     /// Largest request body accepted.
@@ -57,6 +61,7 @@ impl AppState {
             coalescer,
             progress,
             store,
+            store_gate,
             credentials,
             max_body_bytes,
             body_read_timeout,
@@ -69,6 +74,7 @@ impl AppState {
                 coalescer,
                 progress,
                 store,
+                store_gate,
                 credentials,
                 max_body_bytes,
                 body_read_timeout,
@@ -89,6 +95,10 @@ impl AppState {
 
     pub(crate) fn store(&self) -> &StatementStore {
         &self.inner.store
+    }
+
+    pub(crate) fn store_gate(&self) -> &StoreGate {
+        &self.inner.store_gate
     }
 
     pub(crate) fn credentials(&self) -> &Credentials {

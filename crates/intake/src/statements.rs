@@ -27,6 +27,7 @@ use crate::auth::{Authenticated, Principal};
 use crate::coalesce::SubmitError;
 use crate::config::WriteMode;
 use crate::error::{ApiError, ErrorCode};
+use crate::gate::QueryKind;
 use crate::media;
 use crate::metrics::{PRODUCE_FAILURES, STATEMENTS_ACCEPTED};
 use crate::state::AppState;
@@ -243,10 +244,13 @@ async fn check_against_stored(
         return Ok(statements);
     }
     let stored: HashMap<Uuid, StoredById> = state
-        .store()
-        .statements_by_ids(tenant, &wanted)
-        .await
-        .map_err(|error| ApiError::unavailable("the statement store cannot be read", &error))?
+        .store_gate()
+        .run(
+            QueryKind::Check,
+            "the statement store cannot be read",
+            state.store().statements_by_ids(tenant, &wanted),
+        )
+        .await?
         .into_iter()
         .filter_map(|stored| Some((Uuid::try_parse(&stored.id).ok()?, stored)))
         .collect();

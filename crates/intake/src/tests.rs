@@ -42,6 +42,7 @@ fn app() -> Router {
             url: "http://127.0.0.1:1".to_owned(),
             ..ClickHouseConfig::default()
         }),
+        store_gate: StoreGate::new(&HttpConfig::default()),
         credentials: Credentials::from_config(&auth, "https://lrs.example.org").unwrap(),
         body_read_timeout: std::time::Duration::from_secs(5),
         max_body_bytes: 1024,

@@ -11,9 +11,17 @@
 //! learnstream-loadgen --statements 5000 --batch 1 --concurrency 8 --write-mode read_your_writes --get-by-id 20000
 //! ```
 //!
+//! Every statement carries an id of its own, as xAPI asks of clients and as the clients vendors
+//! use (TinCanJS, xAPI.js, cmi5 players) do; `--no-ids` leaves the ids to the LRS.
+//!
 //! `--write-mode` sends `X-Learnstream-Write-Mode` with every POST; `--get-by-id N` then reads
 //! N statements back by `statementId` (cycling through the ids the POSTs answered with) and
 //! reports that latency too.
+//!
+//! `--preload N --clickhouse-url URL` first fills the tenant with history until it holds N
+//! statements, stored straight into ClickHouse as the sink stores them (`stored` a few seconds
+//! apart over the past), so the run measures the LRS with that history behind it; with
+//! `--statements 0` it only fills.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -22,7 +30,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 use clap::Parser;
 use hdrhistogram::Histogram;
-use learnstream_loadgen::statement;
+use learnstream_loadgen::{preload, statement};
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
@@ -63,6 +71,16 @@ struct Arguments {
     /// After the POSTs, this many GETs by statementId over the ids the POSTs answered with.
     #[arg(long, default_value_t = 0)]
     get_by_id: usize,
+    /// Send statements without ids, for the LRS to assign.
+    #[arg(long)]
+    no_ids: bool,
+    /// Before the run, fill the tenant until it holds this many statements (needs
+    /// `--clickhouse-url`).
+    #[arg(long)]
+    preload: Option<u64>,
+    /// The LRS's `http.public_url`, for the authority of preloaded statements (default: `--url`).
+    #[arg(long)]
+    public_url: Option<String>,
 }
 
 #[tokio::main]
@@ -72,6 +90,37 @@ async fn main() -> anyhow::Result<()> {
         arguments.batch >= 1 && arguments.concurrency >= 1,
         "--batch and --concurrency must be at least 1"
     );
+    let mut report = json!({});
+    if let Some(target) = arguments.preload {
+        let url = arguments
+            .clickhouse_url
+            .clone()
+            .context("--preload needs --clickhouse-url")?;
+        let config = learnstream_store::ClickHouseConfig {
+            url,
+            database: arguments.clickhouse_database.clone(),
+            ..learnstream_store::ClickHouseConfig::default()
+        };
+        let started = Instant::now();
+        let added = preload::fill(
+            &config,
+            &arguments.tenant,
+            &arguments.user,
+            arguments.public_url.as_deref().unwrap_or(&arguments.url),
+            target,
+            Duration::from_secs(3),
+        )
+        .await?;
+        report["preloaded"] = json!({"added": added, "seconds": started.elapsed().as_secs_f64()});
+        if arguments.statements == 0 {
+            report["stored"] = json!(preload::stored_count(&config, &arguments.tenant).await?);
+            #[allow(clippy::print_stdout, reason = "the report is the program's output")]
+            {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            }
+            return Ok(());
+        }
+    }
     let run_tag = uuid::Uuid::new_v4().simple().to_string();
     let bodies: Vec<String> = (0..arguments.statements)
         .collect::<Vec<_>>()
@@ -79,7 +128,13 @@ async fn main() -> anyhow::Result<()> {
         .map(|chunk| {
             let statements: Vec<Value> = chunk
                 .iter()
-                .map(|index| statement(*index, &run_tag))
+                .map(|index| {
+                    let mut statement = statement(*index, &run_tag);
+                    if !arguments.no_ids {
+                        statement["id"] = json!(uuid::Uuid::new_v4());
+                    }
+                    statement
+                })
                 .collect();
             if arguments.batch == 1 {
                 statements[0].to_string()
@@ -175,8 +230,10 @@ async fn main() -> anyhow::Result<()> {
     let accepted_statements = accepted_requests.min(bodies.len()) * arguments.batch;
     let accepted_statements = accepted_statements.min(arguments.statements);
     let millis = |quantile: f64| latencies.value_at_quantile(quantile) as f64 / 1000.0;
-    let mut report = json!({
+    let fields = json!({
         "statements": arguments.statements,
+        "ids": !arguments.no_ids,
+        "stored_before": stored_before,
         "batch": arguments.batch,
         "concurrency": arguments.concurrency,
         "requests_ok": accepted_requests,
@@ -187,6 +244,9 @@ async fn main() -> anyhow::Result<()> {
         "request_body_mib": body_bytes as f64 / (1024.0 * 1024.0),
         "latency_ms": {"p50": millis(0.5), "p90": millis(0.9), "p99": millis(0.99), "max": latencies.max() as f64 / 1000.0},
     });
+    if let (Value::Object(report), Value::Object(fields)) = (&mut report, fields) {
+        report.extend(fields);
+    }
     if let Some(first) = failures.first() {
         report["first_failure"] = json!(first);
     }

@@ -10,6 +10,7 @@ mod error;
 mod metrics;
 mod run;
 
+pub use batch::statement_row;
 pub use config::SinkConfig;
 pub use error::{Error, Result};
 pub use metrics::describe as describe_metrics;
