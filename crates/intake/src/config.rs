@@ -25,8 +25,9 @@ pub struct HttpConfig {
     pub body_read_timeout_ms: u64,
     /// Most connections open at once; a connection beyond it is closed on arrival.
     pub max_connections: usize,
-    /// Most ClickHouse queries of a write's checks (client-set ids, voiding targets) in flight
-    /// at once.
+    /// Most rounds of writes' checks (client-set ids, voiding targets) in flight at once; the
+    /// requests that arrive meanwhile are checked together in the next round, one query per
+    /// tenant.
     pub max_concurrent_checks: usize,
     /// Most ClickHouse queries of reads (by id, pages, attachments) in flight at once.
     pub max_concurrent_reads: usize,
@@ -50,7 +51,7 @@ impl Default for HttpConfig {
             header_read_timeout_ms: 10_000,
             body_read_timeout_ms: 30_000,
             max_connections: 4_096,
-            max_concurrent_checks: 16,
+            max_concurrent_checks: 2,
             max_concurrent_reads: 16,
             store_wait_ms: 2_000,
             cors_allowed_origins: vec!["*".to_owned()],

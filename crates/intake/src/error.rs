@@ -65,7 +65,7 @@ impl ErrorCode {
 pub(crate) const RETRY_AFTER_SECONDS: &str = "1";
 
 /// An error answered to the client.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ApiError {
     pub code: ErrorCode,
     pub message: String,

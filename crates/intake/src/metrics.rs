@@ -17,6 +17,8 @@ pub(crate) const READ_YOUR_WRITES_TIMEOUTS: &str = "learnstream_read_your_writes
 pub(crate) const CONNECTIONS_OPEN: &str = "learnstream_http_connections_open";
 pub(crate) const CONNECTIONS_REFUSED: &str = "learnstream_http_connections_refused_total";
 pub(crate) const STORE_QUERIES_SHED: &str = "learnstream_intake_store_queries_shed_total";
+pub(crate) const CHECK_ROUND_IDS: &str = "learnstream_intake_check_round_ids";
+pub(crate) const CHECK_SECONDS: &str = "learnstream_intake_check_duration_seconds";
 
 /// Registers the descriptions of the intake's metrics with the installed recorder.
 pub fn describe() {
@@ -28,6 +30,15 @@ pub fn describe() {
     metrics::describe_counter!(
         STORE_QUERIES_SHED,
         "requests answered 503 because their kind of ClickHouse query (check, read) had all its slots busy for http.store_wait_ms"
+    );
+    metrics::describe_histogram!(
+        CHECK_ROUND_IDS,
+        "ids asked in one round of writes' checks, after gathering concurrent requests"
+    );
+    metrics::describe_histogram!(
+        CHECK_SECONDS,
+        metrics::Unit::Seconds,
+        "time from a write's check entering the queue to its answer, by stage (queued: until its round starts; query: the round's query)"
     );
     metrics::describe_counter!(
         HTTP_REQUESTS,

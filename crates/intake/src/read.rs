@@ -24,7 +24,6 @@ use uuid::Uuid;
 
 use crate::auth::Authenticated;
 use crate::error::{ApiError, ErrorCode};
-use crate::gate::QueryKind;
 use crate::state::AppState;
 use crate::statements::request_version;
 
@@ -48,8 +47,7 @@ pub(crate) async fn get_statements(
         Request::One { id, voided, output } => {
             let stored = state
                 .store_gate()
-                .run(
-                    QueryKind::Read,
+                .read(
                     "the statement store cannot be read",
                     state.store().statement_by_id(&principal.tenant, id),
                 )
@@ -81,8 +79,7 @@ pub(crate) async fn get_statements(
             let query = page.query(&principal.tenant);
             let mut rows = state
                 .store_gate()
-                .run(
-                    QueryKind::Read,
+                .read(
                     "the statement store cannot be read",
                     state.store().page(&query),
                 )
@@ -458,8 +455,7 @@ async fn attachment_parts<'a>(
     }
     state
         .store_gate()
-        .run(
-            QueryKind::Read,
+        .read(
             "the attachment store cannot be read",
             state.store().attachments(tenant, &sha2s),
         )

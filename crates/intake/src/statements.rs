@@ -1,7 +1,6 @@
 //! The Statement Resource: `POST` normalizes and produces a batch to Kafka and answers once the
 //! brokers acknowledged it; `GET` reads what the sink stored in ClickHouse.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Json;
@@ -13,7 +12,6 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use learnstream_kafka::{AttachmentData, Delivered};
-use learnstream_store::StoredById;
 use learnstream_xapi::{
     NormalizeContext, NormalizedStatement, Statement, VOIDED_VERB, XapiVersion, normalize_body,
     same_statement, uuid_parameter,
@@ -27,7 +25,6 @@ use crate::auth::{Authenticated, Principal};
 use crate::coalesce::SubmitError;
 use crate::config::WriteMode;
 use crate::error::{ApiError, ErrorCode};
-use crate::gate::QueryKind;
 use crate::media;
 use crate::metrics::{PRODUCE_FAILURES, STATEMENTS_ACCEPTED};
 use crate::state::AppState;
@@ -230,7 +227,7 @@ async fn store_statements(
 /// statements still to store.
 async fn check_against_stored(
     state: &AppState,
-    tenant: &str,
+    tenant: &Arc<str>,
     statements: Vec<NormalizedStatement>,
 ) -> Result<Vec<NormalizedStatement>, ApiError> {
     let wanted: Vec<Uuid> = statements
@@ -243,17 +240,10 @@ async fn check_against_stored(
     if wanted.is_empty() {
         return Ok(statements);
     }
-    let stored: HashMap<Uuid, StoredById> = state
+    let stored = state
         .store_gate()
-        .run(
-            QueryKind::Check,
-            "the statement store cannot be read",
-            state.store().statements_by_ids(tenant, &wanted),
-        )
-        .await?
-        .into_iter()
-        .filter_map(|stored| Some((Uuid::try_parse(&stored.id).ok()?, stored)))
-        .collect();
+        .stored(Arc::clone(tenant), wanted)
+        .await?;
     let voiding_in_request: Vec<Uuid> = statements
         .iter()
         .filter(|statement| statement.voids.is_some())

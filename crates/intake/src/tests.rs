@@ -30,6 +30,10 @@ fn app() -> Router {
             write_mode: WriteMode::default(),
         }],
     };
+    let store = StatementStore::new(&ClickHouseConfig {
+        url: "http://127.0.0.1:1".to_owned(),
+        ..ClickHouseConfig::default()
+    });
     router(AppState::new(AppStateParts {
         coalescer: Coalescer::start(
             DurableProducer::new(&kafka).unwrap(),
@@ -38,11 +42,8 @@ fn app() -> Router {
             kafka.max_message_bytes,
         ),
         progress: Progress::start(&kafka, "test-sink", &ConsistencyConfig::default()).unwrap(),
-        store: StatementStore::new(&ClickHouseConfig {
-            url: "http://127.0.0.1:1".to_owned(),
-            ..ClickHouseConfig::default()
-        }),
-        store_gate: StoreGate::new(&HttpConfig::default()),
+        store: store.clone(),
+        store_gate: StoreGate::start(&HttpConfig::default(), store),
         credentials: Credentials::from_config(&auth, "https://lrs.example.org").unwrap(),
         body_read_timeout: std::time::Duration::from_secs(5),
         max_body_bytes: 1024,
