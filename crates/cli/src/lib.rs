@@ -133,7 +133,7 @@ pub async fn start(
             ),
             progress,
             store: store.clone(),
-            store_gate: StoreGate::new(&config.http),
+            store_gate: StoreGate::start(&config.http, store.clone()),
             credentials,
             max_body_bytes: config.http.max_body_bytes,
             body_read_timeout: config.http.body_read_timeout(),
