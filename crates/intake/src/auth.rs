@@ -9,7 +9,6 @@ use axum::http::request::Parts;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use learnstream_xapi::Authority;
-use learnstream_xapi::model::{Account, Actor};
 use secrecy::{ExposeSecret, SecretString};
 use subtle::ConstantTimeEq;
 
@@ -76,18 +75,7 @@ impl Credentials {
                 write_mode: *write_mode,
                 username: username.clone(),
                 tenant: Arc::from(tenant.as_str()),
-                authority: Authority::new(Actor {
-                    object_type: Some("Agent".into()),
-                    name: Some(username.clone().into()),
-                    account: Some(Account {
-                        home_page: public_url.to_owned().into(),
-                        name: username.clone().into(),
-                    }),
-                    mbox: None,
-                    mbox_sha1sum: None,
-                    openid: None,
-                    member: None,
-                }),
+                authority: Authority::of_credential(username, public_url),
             };
             let credential = Credential {
                 password: password.clone(),

@@ -58,9 +58,7 @@ pub mod preload {
 
     use anyhow::Context as _;
     use learnstream_store::{ClickHouseConfig, StatementRow, StatementStore};
-    use learnstream_xapi::{
-        Account, Actor, Authority, NormalizeContext, XapiVersion, normalize_body,
-    };
+    use learnstream_xapi::{Authority, NormalizeContext, XapiVersion, normalize_body};
     use serde_json::{Value, json};
     use time::OffsetDateTime;
 
@@ -81,18 +79,7 @@ pub mod preload {
         let store = StatementStore::new(config);
         let stored = stored_count(config, tenant).await?;
         let missing = target.saturating_sub(stored);
-        let authority = Authority::new(Actor {
-            object_type: Some("Agent".into()),
-            name: Some(username.to_owned().into()),
-            account: Some(Account {
-                home_page: public_url.to_owned().into(),
-                name: username.to_owned().into(),
-            }),
-            mbox: None,
-            mbox_sha1sum: None,
-            openid: None,
-            member: None,
-        });
+        let authority = Authority::of_credential(username, public_url);
         let run_tag = uuid::Uuid::new_v4().simple().to_string();
         let now = OffsetDateTime::now_utc();
         let started = Instant::now();
@@ -178,11 +165,12 @@ pub mod preload {
         Ok(rows)
     }
 
-    /// The statements stored in `tenant`.
+    /// The statements stored in `tenant` (rows of the statements table: a statement delivered
+    /// twice counts twice until the replacing merge).
     pub async fn stored_count(config: &ClickHouseConfig, tenant: &str) -> anyhow::Result<u64> {
         config
             .client()
-            .query("SELECT count() FROM statement_lookup WHERE tenant = ?")
+            .query("SELECT count() FROM statements WHERE tenant = ?")
             .bind(tenant)
             .fetch_one::<u64>()
             .await

@@ -37,7 +37,7 @@ pub use columns::{COMPETENCY_EXTENSION, StatementColumns, actor_identifier, extr
 pub use compare::same_statement;
 pub use error::{Error, JsonPath, Result};
 pub use format::{LanguagePreference, StatementFormat, format_statement};
-pub use model::{Account, Actor, Statement};
+pub use model::{Actor, Statement};
 pub use normalize::{Authority, NormalizeContext, NormalizedStatement, normalize_body, parse_body};
 pub use query::{agent_parameter, iri_parameter, time_parameter, uuid_parameter};
 pub use text::Text;

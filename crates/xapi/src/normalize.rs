@@ -5,7 +5,7 @@ use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
 use crate::error::{JsonPath, Path};
-use crate::model::{Actor, Context, Statement};
+use crate::model::{Account, Actor, Context, Statement};
 use crate::time::parse_timestamp;
 use crate::validate::{VOIDED_VERB, validate_statement_at};
 use crate::{Error, Result, XapiVersion};
@@ -36,6 +36,23 @@ impl Authority {
     pub fn new(actor: Actor<'static>) -> Self {
         let json = serde_json::to_string(&actor).expect("an Actor always serializes");
         Authority { actor, json }
+    }
+
+    /// The authority of an LRS credential: an Agent named for its user and identified by an
+    /// account of that name on the LRS's home page.
+    pub fn of_credential(username: &str, home_page: &str) -> Self {
+        Authority::new(Actor {
+            object_type: Some("Agent".into()),
+            name: Some(username.to_owned().into()),
+            account: Some(Account {
+                home_page: home_page.to_owned().into(),
+                name: username.to_owned().into(),
+            }),
+            mbox: None,
+            mbox_sha1sum: None,
+            openid: None,
+            member: None,
+        })
     }
 
     pub fn actor(&self) -> &Actor<'static> {
