@@ -196,51 +196,61 @@ async fn coalesce(
     }
 }
 
+/// A round's requests, by tenant, in the order they came.
+pub(crate) fn by_tenant<T>(
+    round: Vec<T>,
+    tenant: impl Fn(&T) -> &Arc<str>,
+) -> HashMap<Arc<str>, Vec<T>> {
+    let mut by_tenant: HashMap<Arc<str>, Vec<T>> = HashMap::new();
+    for request in round {
+        by_tenant
+            .entry(Arc::clone(tenant(&request)))
+            .or_default()
+            .push(request);
+    }
+    by_tenant
+}
+
 /// Sends one message per tenant in the round, concurrently, and answers every request.
 async fn send_round(producer: &DurableProducer, topic: &str, round: Vec<Pending>) {
-    let mut by_tenant: HashMap<Arc<str>, Vec<Pending>> = HashMap::new();
-    for pending in round {
-        by_tenant
-            .entry(Arc::clone(&pending.tenant))
-            .or_default()
-            .push(pending);
-    }
-    let sends = by_tenant.into_iter().map(|(tenant, requests)| async move {
-        let attachments: Vec<&AttachmentData> = requests
-            .iter()
-            .flat_map(|request| request.attachments.iter())
-            .collect();
-        let payload = encode_batch(
-            &tenant,
-            requests
+    let sends = by_tenant(round, |pending| &pending.tenant).into_iter().map(
+        |(tenant, requests)| async move {
+            let attachments: Vec<&AttachmentData> = requests
                 .iter()
-                .flat_map(|request| request.statements.iter().map(String::as_str)),
-            &attachments,
-        );
-        let statement_count: usize = requests
-            .iter()
-            .map(|request| request.statements.len())
-            .sum();
-        let started = Instant::now();
-        let outcome = producer
-            .send(
-                topic,
-                None,
-                &payload,
-                &[(CONTENT_TYPE_HEADER, CONTENT_TYPE.as_bytes())],
-            )
-            .await;
-        metrics::histogram!(PRODUCE_SECONDS).record(started.elapsed().as_secs_f64());
-        metrics::histogram!(BATCH_STATEMENTS).record(statement_count as f64);
-        let answer = match outcome {
-            Ok(delivered) => Ok(delivered),
-            Err(ProduceError::QueueFull) => Err(SubmitError::QueueFull),
-            Err(error) => Err(SubmitError::Failed(Arc::from(error.to_string()))),
-        };
-        for request in requests {
-            // A request whose client went away no longer listens; its statements are stored.
-            let _ = request.reply.send(answer.clone());
-        }
-    });
+                .flat_map(|request| request.attachments.iter())
+                .collect();
+            let payload = encode_batch(
+                &tenant,
+                requests
+                    .iter()
+                    .flat_map(|request| request.statements.iter().map(String::as_str)),
+                &attachments,
+            );
+            let statement_count: usize = requests
+                .iter()
+                .map(|request| request.statements.len())
+                .sum();
+            let started = Instant::now();
+            let outcome = producer
+                .send(
+                    topic,
+                    None,
+                    &payload,
+                    &[(CONTENT_TYPE_HEADER, CONTENT_TYPE.as_bytes())],
+                )
+                .await;
+            metrics::histogram!(PRODUCE_SECONDS).record(started.elapsed().as_secs_f64());
+            metrics::histogram!(BATCH_STATEMENTS).record(statement_count as f64);
+            let answer = match outcome {
+                Ok(delivered) => Ok(delivered),
+                Err(ProduceError::QueueFull) => Err(SubmitError::QueueFull),
+                Err(error) => Err(SubmitError::Failed(Arc::from(error.to_string()))),
+            };
+            for request in requests {
+                // A request whose client went away no longer listens; its statements are stored.
+                let _ = request.reply.send(answer.clone());
+            }
+        },
+    );
     futures::future::join_all(sends).await;
 }

@@ -27,6 +27,7 @@ use learnstream_store::{StatementStore, StoredById};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use uuid::Uuid;
 
+use crate::coalesce::by_tenant;
 use crate::config::HttpConfig;
 use crate::error::{ApiError, ErrorCode, RETRY_AFTER_SECONDS};
 use crate::metrics::{CHECK_ROUND_IDS, CHECK_SECONDS, STORE_QUERIES_SHED};
@@ -187,36 +188,34 @@ async fn check_rounds(
 
 /// Asks once per tenant of the round, concurrently, and answers every request.
 async fn check_round(lookup: &LookupFn, round: Vec<Check>) {
-    let mut by_tenant: HashMap<Arc<str>, Vec<Check>> = HashMap::new();
-    for check in round {
-        by_tenant
-            .entry(Arc::clone(&check.tenant))
-            .or_default()
-            .push(check);
-    }
-    let queries = by_tenant.into_iter().map(|(tenant, checks)| async move {
-        let ids: Vec<Uuid> = checks
-            .iter()
-            .flat_map(|check| check.ids.iter().copied())
-            .collect();
-        let started = Instant::now();
-        let answer = lookup(tenant, ids).await;
-        metrics::histogram!(CHECK_SECONDS, "stage" => "query")
-            .record(started.elapsed().as_secs_f64());
-        let answer = answer
-            .map(|rows| {
-                Arc::new(
-                    rows.into_iter()
-                        .filter_map(|row| Some((Uuid::try_parse(&row.id).ok()?, row)))
-                        .collect::<HashMap<_, _>>(),
-                )
-            })
-            .map_err(|error| ApiError::unavailable("the statement store cannot be read", &error));
-        for check in checks {
-            // A request whose client went away no longer listens.
-            let _ = check.reply.send(answer.clone());
-        }
-    });
+    let queries =
+        by_tenant(round, |check| &check.tenant)
+            .into_iter()
+            .map(|(tenant, checks)| async move {
+                let ids: Vec<Uuid> = checks
+                    .iter()
+                    .flat_map(|check| check.ids.iter().copied())
+                    .collect();
+                let started = Instant::now();
+                let answer = lookup(tenant, ids).await;
+                metrics::histogram!(CHECK_SECONDS, "stage" => "query")
+                    .record(started.elapsed().as_secs_f64());
+                let answer = answer
+                    .map(|rows| {
+                        Arc::new(
+                            rows.into_iter()
+                                .filter_map(|row| Some((Uuid::try_parse(&row.id).ok()?, row)))
+                                .collect::<HashMap<_, _>>(),
+                        )
+                    })
+                    .map_err(|error| {
+                        ApiError::unavailable("the statement store cannot be read", &error)
+                    });
+                for check in checks {
+                    // A request whose client went away no longer listens.
+                    let _ = check.reply.send(answer.clone());
+                }
+            });
     futures::future::join_all(queries).await;
 }
 
