@@ -91,19 +91,22 @@ async fn main() -> anyhow::Result<()> {
         "--batch and --concurrency must be at least 1"
     );
     let mut report = json!({});
-    if let Some(target) = arguments.preload {
-        let url = arguments
+    let clickhouse =
+        arguments
             .clickhouse_url
             .clone()
+            .map(|url| learnstream_store::ClickHouseConfig {
+                url,
+                database: arguments.clickhouse_database.clone(),
+                ..learnstream_store::ClickHouseConfig::default()
+            });
+    if let Some(target) = arguments.preload {
+        let config = clickhouse
+            .as_ref()
             .context("--preload needs --clickhouse-url")?;
-        let config = learnstream_store::ClickHouseConfig {
-            url,
-            database: arguments.clickhouse_database.clone(),
-            ..learnstream_store::ClickHouseConfig::default()
-        };
         let started = Instant::now();
         let added = preload::fill(
-            &config,
+            config,
             &arguments.tenant,
             &arguments.user,
             arguments.public_url.as_deref().unwrap_or(&arguments.url),
@@ -113,7 +116,7 @@ async fn main() -> anyhow::Result<()> {
         .await?;
         report["preloaded"] = json!({"added": added, "seconds": started.elapsed().as_secs_f64()});
         if arguments.statements == 0 {
-            report["stored"] = json!(preload::stored_count(&config, &arguments.tenant).await?);
+            report["stored"] = json!(preload::stored_count(config, &arguments.tenant).await?);
             #[allow(clippy::print_stdout, reason = "the report is the program's output")]
             {
                 println!("{}", serde_json::to_string_pretty(&report)?);
@@ -144,8 +147,8 @@ async fn main() -> anyhow::Result<()> {
         })
         .collect();
     let body_bytes: usize = bodies.iter().map(String::len).sum();
-    let stored_before = match &arguments.clickhouse_url {
-        Some(url) => Some(stored_count(url, &arguments).await?),
+    let stored_before = match &clickhouse {
+        Some(config) => Some(preload::stored_count(config, &arguments.tenant).await?),
         None => None,
     };
 
@@ -255,11 +258,11 @@ async fn main() -> anyhow::Result<()> {
         report["get_by_id"] = get_by_id(&client, &endpoint, &arguments, ids).await?;
     }
 
-    if let (Some(url), Some(before)) = (&arguments.clickhouse_url, stored_before) {
+    if let (Some(config), Some(before)) = (&clickhouse, stored_before) {
         let expected = before + accepted_statements as u64;
         let deadline = Instant::now() + Duration::from_secs(600);
         loop {
-            let stored = stored_count(url, &arguments).await?;
+            let stored = preload::stored_count(config, &arguments.tenant).await?;
             if stored >= expected {
                 break;
             }
@@ -362,16 +365,4 @@ async fn get_by_id(
         "requests_per_second": latencies.len() as f64 / elapsed.as_secs_f64(),
         "latency_ms": {"p50": millis(0.5), "p90": millis(0.9), "p99": millis(0.99), "max": latencies.max() as f64 / 1000.0},
     }))
-}
-
-async fn stored_count(url: &str, arguments: &Arguments) -> anyhow::Result<u64> {
-    clickhouse::Client::default()
-        .with_url(url)
-        .with_database(&arguments.clickhouse_database)
-        .with_validation(false)
-        .query("SELECT count() FROM statements WHERE tenant = ?")
-        .bind(&arguments.tenant)
-        .fetch_one::<u64>()
-        .await
-        .context("counting stored statements")
 }
