@@ -163,6 +163,14 @@ pub struct StoredById {
     pub raw: String,
 }
 
+/// The tenant and id of one stored statement.
+#[derive(Debug, Clone, PartialEq, Eq, Row, Deserialize)]
+struct StoredKey {
+    tenant: String,
+    #[serde(with = "clickhouse::serde::uuid")]
+    statement_id: Uuid,
+}
+
 /// One page of `GET /xapi/statements` in the terms of the statements table
 /// (`schemas/clickhouse/queries/statements_page.sql`). Empty filter strings match everything.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -225,6 +233,9 @@ const VOIDED_EARLIER: &str = include_str!("../../../schemas/clickhouse/queries/v
 const PENDING_VOID_TENANTS: &str =
     include_str!("../../../schemas/clickhouse/queries/pending_void_tenants.sql");
 const STORED_IDS: &str = include_str!("../../../schemas/clickhouse/queries/stored_ids.sql");
+const STORED_KEYS: &str = include_str!("../../../schemas/clickhouse/queries/stored_keys.sql");
+const STORED_KEY_COUNT: &str =
+    include_str!("../../../schemas/clickhouse/queries/stored_key_count.sql");
 
 /// Reads and writes the `statements` table.
 #[derive(Clone)]
@@ -374,6 +385,28 @@ impl StatementStore {
             );
         }
         Ok(found)
+    }
+
+    /// About how many statements are stored, repeats not yet merged away included.
+    pub async fn stored_key_count(&self) -> Result<u64> {
+        Ok(self
+            .client
+            .query(STORED_KEY_COUNT)
+            .fetch_one::<u64>()
+            .await?)
+    }
+
+    /// Calls `each` with the tenant and id of every stored statement, streaming (nothing is
+    /// held but the row being read); a statement may come more than once. Returns how many
+    /// rows were read.
+    pub async fn for_each_stored_key(&self, mut each: impl FnMut(&str, Uuid)) -> Result<u64> {
+        let mut cursor = self.client.query(STORED_KEYS).fetch::<StoredKey>()?;
+        let mut read = 0;
+        while let Some(key) = cursor.next().await? {
+            each(&key.tenant, key.statement_id);
+            read += 1;
+        }
+        Ok(read)
     }
 
     /// One page of statements, in `stored` order.
