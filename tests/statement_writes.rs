@@ -6,11 +6,13 @@
 use learnstream_cli::{Config, Roles};
 use learnstream_intake::{CredentialConfig, WriteMode};
 use learnstream_tests::{
-    App, LrsClient, drop_database, isolated_config, kafka_brokers, statement, wait_for,
+    App, LrsClient, Process, drop_database, isolated_config, kafka_brokers, statement, wait_for,
 };
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use uuid::Uuid;
+
+const LEARNSTREAM: &str = env!("CARGO_BIN_EXE_learnstream-under-test");
 
 async fn rows_for(config: &Config, id: Uuid) -> anyhow::Result<u64> {
     Ok(config
@@ -217,6 +219,52 @@ async fn ids_stored_before_the_lookup_backfill_are_checked_like_any_other() -> a
     );
 
     app.stop().await?;
+    drop_database(&config).await
+}
+
+/// Two intake processes share the statements topic, and each keeps a filter of the statements
+/// stored or accepted so that a new client-set id costs no query. Once both filters are loaded
+/// (and answer "new" without asking ClickHouse), an id accepted by one is still known to the
+/// other: the same content again is accepted without a second copy, other content is 409, both
+/// ways.
+#[tokio::test]
+async fn an_id_accepted_by_another_intake_process_is_known_to_this_one() -> anyhow::Result<()> {
+    const READY: &str = "learnstream_intake_known_ids_ready";
+    let config = isolated_config(&kafka_brokers());
+    let first = Process::start(LEARNSTREAM, &config, "serve").await?;
+    let second = Process::start(LEARNSTREAM, &config, "intake").await?;
+    for process in [&first, &second] {
+        wait_for("the filter of known ids to load", || async {
+            Ok((process.metric(READY).await? == 1.0).then_some(()))
+        })
+        .await?;
+    }
+    let clients = [
+        LrsClient::new(&format!("http://{}", first.http_address)),
+        LrsClient::new(&format!("http://{}", second.http_address)),
+    ];
+
+    for (to, then_to) in [(0, 1), (1, 0)] {
+        let id = Uuid::new_v4();
+        let mut original = statement(1, "passed");
+        original["id"] = json!(id);
+        assert_eq!(clients[to].post_statements(&original).await?, vec![id]);
+        clients[to].wait_for_statement(id).await?;
+
+        let mut changed = original.clone();
+        changed["verb"]["id"] = json!("http://adlnet.gov/expapi/verbs/failed");
+        let (status, answer) = clients[then_to].post_raw(&changed.to_string()).await?;
+        assert_eq!(status, StatusCode::CONFLICT, "{answer}");
+        assert_eq!(clients[then_to].post_statements(&original).await?, vec![id]);
+        assert_eq!(rows_for(&config, id).await?, 1, "no second copy");
+    }
+
+    // The filters answered for new ids: the statements above were new to both once.
+    let answered_new = r#"learnstream_intake_id_checks_total{answer="new"}"#;
+    assert!(first.metric(answered_new).await? >= 1.0);
+    assert!(second.metric(answered_new).await? >= 1.0);
+    second.terminate().await?;
+    first.terminate().await?;
     drop_database(&config).await
 }
 

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use learnstream_analytics::{AnalyticsState, AnalyticsStore, MasteryPublisher};
 use learnstream_intake::{
-    AppState, AppStateParts, Coalescer, ConnectionLimits, Progress, StoreGate,
+    AppState, AppStateParts, Coalescer, ConnectionLimits, KnownIds, Progress, StoreGate,
 };
 use learnstream_kafka::DurableProducer;
 use learnstream_store::StatementStore;
@@ -116,6 +116,13 @@ pub async fn start(
                 progress.stored_below(partition, next_offset);
             }));
         }
+        let known_ids = KnownIds::start(
+            &config.kafka,
+            &config.sink.group_id,
+            store.clone(),
+            config.http.known_ids_max_mib,
+        )
+        .context("starting the filter of known statement ids")?;
         let district = learnstream_analytics::router(AnalyticsState {
             store: analytics_store,
             statements: store.clone(),
@@ -133,7 +140,7 @@ pub async fn start(
             ),
             progress,
             store: store.clone(),
-            store_gate: StoreGate::start(&config.http, store.clone()),
+            store_gate: StoreGate::start(&config.http, store.clone(), known_ids),
             credentials,
             max_body_bytes: config.http.max_body_bytes,
             body_read_timeout: config.http.body_read_timeout(),

@@ -16,6 +16,9 @@
 //!   query costs ClickHouse a few milliseconds whatever it asks, and an id a few microseconds,
 //!   so under load the checks cost a fraction of a query per request; an idle LRS sends a lone
 //!   check at once.
+//!
+//! Before any of that, the filter of known ids (`known_ids.rs`) answers for the ids nobody has
+//! sent before, which are most of them: only the ids it may hold reach a round.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -30,7 +33,8 @@ use uuid::Uuid;
 use crate::coalesce::by_tenant;
 use crate::config::HttpConfig;
 use crate::error::{ApiError, ErrorCode, RETRY_AFTER_SECONDS};
-use crate::metrics::{CHECK_ROUND_IDS, CHECK_SECONDS, STORE_QUERIES_SHED};
+use crate::known_ids::KnownIds;
+use crate::metrics::{CHECK_ROUND_IDS, CHECK_SECONDS, ID_CHECKS, STORE_QUERIES_SHED};
 
 /// The stored statements a round found, by id; every request of the round shares it.
 pub(crate) type Found = Arc<HashMap<Uuid, StoredById>>;
@@ -52,6 +56,7 @@ const ROUND_IDS: usize = 8_000;
 /// The intake's bound on its ClickHouse queries. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct StoreGate {
+    known: KnownIds,
     reads: Arc<Semaphore>,
     checks: mpsc::Sender<Check>,
     wait: Duration,
@@ -66,16 +71,17 @@ struct Check {
 }
 
 impl StoreGate {
-    /// Starts the check rounds on the current runtime, asking `store`.
-    pub fn start(config: &HttpConfig, store: StatementStore) -> StoreGate {
+    /// Starts the check rounds on the current runtime, asking `store` about the ids `known` may
+    /// hold.
+    pub fn start(config: &HttpConfig, store: StatementStore, known: KnownIds) -> StoreGate {
         let lookup: LookupFn = Arc::new(move |tenant: Arc<str>, ids: Vec<Uuid>| {
             let store = store.clone();
             Box::pin(async move { store.statements_by_ids(&tenant, &ids).await })
         });
-        StoreGate::start_with(config, lookup)
+        StoreGate::start_with(config, lookup, known)
     }
 
-    fn start_with(config: &HttpConfig, lookup: LookupFn) -> StoreGate {
+    fn start_with(config: &HttpConfig, lookup: LookupFn, known: KnownIds) -> StoreGate {
         let wait = Duration::from_millis(config.store_wait_ms);
         // Requests beyond the connection limit cannot be waiting, so this never fills.
         let (checks, queue) = mpsc::channel(config.max_connections.max(1));
@@ -86,6 +92,7 @@ impl StoreGate {
             wait,
         ));
         StoreGate {
+            known,
             reads: Arc::new(Semaphore::new(config.max_concurrent_reads)),
             checks,
             wait,
@@ -107,8 +114,22 @@ impl StoreGate {
             .map_err(|error| ApiError::unavailable(context, &error))
     }
 
-    /// The stored statements of `tenant` among `ids`, asked in the next check round.
+    /// The stored statements of `tenant` among `ids`: none for the ids the filter of known ids
+    /// has never seen, the others asked in the next check round.
     pub(crate) async fn stored(&self, tenant: Arc<str>, ids: Vec<Uuid>) -> Result<Found, ApiError> {
+        let sent = ids.len();
+        let ids: Vec<Uuid> = if self.known.caught_up(self.wait).await {
+            ids.into_iter()
+                .filter(|id| self.known.may_hold(&tenant, *id))
+                .collect()
+        } else {
+            ids
+        };
+        metrics::counter!(ID_CHECKS, "answer" => "new").increment((sent - ids.len()) as u64);
+        metrics::counter!(ID_CHECKS, "answer" => "asked").increment(ids.len() as u64);
+        if ids.is_empty() {
+            return Ok(Found::default());
+        }
         let (reply, answer) = oneshot::channel();
         let check = Check {
             tenant,
@@ -123,6 +144,14 @@ impl StoreGate {
                 "the intake is shutting down",
             ))
         })
+    }
+
+    /// Records statements about to be produced, so that a check made after this one knows
+    /// them without waiting for the statements topic.
+    pub(crate) fn accepted(&self, tenant: &str, ids: impl IntoIterator<Item = Uuid>) {
+        for id in ids {
+            self.known.insert(tenant, id);
+        }
     }
 }
 
@@ -273,7 +302,7 @@ mod tests {
         let held = Uuid::new_v4();
         let release = Arc::new(Semaphore::new(0));
         let (lookup, asked) = store(vec![held], Arc::clone(&release));
-        let gate = StoreGate::start_with(&config(1, 5_000), lookup);
+        let gate = StoreGate::start_with(&config(1, 5_000), lookup, KnownIds::disabled());
 
         // The first check goes at once and holds the only round in flight...
         let first = tokio::spawn({
@@ -322,7 +351,7 @@ mod tests {
     async fn a_check_that_waits_too_long_is_shed_with_503() {
         let release = Arc::new(Semaphore::new(0));
         let (lookup, asked) = store(Vec::new(), Arc::clone(&release));
-        let gate = StoreGate::start_with(&config(1, 30), lookup);
+        let gate = StoreGate::start_with(&config(1, 30), lookup, KnownIds::disabled());
         let first = tokio::spawn({
             let gate = gate.clone();
             async move { gate.stored(Arc::from("a"), vec![Uuid::new_v4()]).await }
@@ -346,7 +375,7 @@ mod tests {
     #[tokio::test]
     async fn reads_beyond_their_bound_wait_then_are_shed() {
         let (lookup, _) = store(Vec::new(), Arc::new(Semaphore::new(0)));
-        let gate = StoreGate::start_with(&config(1, 30), lookup);
+        let gate = StoreGate::start_with(&config(1, 30), lookup, KnownIds::disabled());
         let (release, released) = oneshot::channel::<()>();
         let holder = tokio::spawn({
             let gate = gate.clone();

@@ -19,6 +19,10 @@ pub(crate) const CONNECTIONS_REFUSED: &str = "learnstream_http_connections_refus
 pub(crate) const STORE_QUERIES_SHED: &str = "learnstream_intake_store_queries_shed_total";
 pub(crate) const CHECK_ROUND_IDS: &str = "learnstream_intake_check_round_ids";
 pub(crate) const CHECK_SECONDS: &str = "learnstream_intake_check_duration_seconds";
+pub(crate) const ID_CHECKS: &str = "learnstream_intake_id_checks_total";
+pub(crate) const KNOWN_IDS: &str = "learnstream_intake_known_ids";
+pub(crate) const KNOWN_IDS_BYTES: &str = "learnstream_intake_known_ids_bytes";
+pub(crate) const KNOWN_IDS_READY: &str = "learnstream_intake_known_ids_ready";
 
 /// Registers the descriptions of the intake's metrics with the installed recorder.
 pub fn describe() {
@@ -39,6 +43,23 @@ pub fn describe() {
         CHECK_SECONDS,
         metrics::Unit::Seconds,
         "time from a write's check entering the queue to its answer, by stage (queued: until its round starts; query: the round's query)"
+    );
+    metrics::describe_counter!(
+        ID_CHECKS,
+        "ids a write asked to check against what is stored, by answer (new: the filter of known ids has never seen it, no query; asked: sent to ClickHouse)"
+    );
+    metrics::describe_gauge!(
+        KNOWN_IDS,
+        "statements in the intake's filter of known ids (stored, accepted, or seen on the statements topic)"
+    );
+    metrics::describe_gauge!(
+        KNOWN_IDS_BYTES,
+        metrics::Unit::Bytes,
+        "memory of the intake's filter of known ids"
+    );
+    metrics::describe_gauge!(
+        KNOWN_IDS_READY,
+        "1 once the filter of known ids holds every stored statement and follows the statements topic; before, every check asks ClickHouse"
     );
     metrics::describe_counter!(
         HTTP_REQUESTS,

@@ -213,6 +213,9 @@ async fn store_statements(
     if new.is_empty() {
         return Ok(ids);
     }
+    state
+        .store_gate()
+        .accepted(&principal.tenant, new.iter().map(|statement| statement.id));
     let position = publish(state, principal, new, attachments).await?;
     let delivered = write.delivered(position.partition, position.offset);
     if write_mode == WriteMode::ReadYourWrites {

@@ -43,7 +43,7 @@ fn app() -> Router {
         ),
         progress: Progress::start(&kafka, "test-sink", &ConsistencyConfig::default()).unwrap(),
         store: store.clone(),
-        store_gate: StoreGate::start(&HttpConfig::default(), store),
+        store_gate: StoreGate::start(&HttpConfig::default(), store, KnownIds::disabled()),
         credentials: Credentials::from_config(&auth, "https://lrs.example.org").unwrap(),
         body_read_timeout: std::time::Duration::from_secs(5),
         max_body_bytes: 1024,
