@@ -43,7 +43,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock, Weak};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock, Weak};
 use std::time::{Duration, Instant};
 
 use fastbloom::AtomicBloomFilter;
@@ -56,7 +56,7 @@ use serde::Deserialize;
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
-use crate::metrics::{KNOWN_IDS, KNOWN_IDS_BYTES, KNOWN_IDS_READY};
+use crate::metrics::{KNOWN_IDS, KNOWN_IDS_BARRIER_SECONDS, KNOWN_IDS_BYTES, KNOWN_IDS_READY};
 
 /// Ids the first layer holds at its false-positive rate, at least.
 const FIRST_LAYER_IDS: u64 = 1_000_000;
@@ -64,11 +64,16 @@ const FIRST_LAYER_IDS: u64 = 1_000_000;
 const FIRST_LAYER_FALSE_POSITIVES: f64 = 0.000_1;
 /// How long one Kafka metadata or offset request may take.
 const KAFKA_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long the consumer waits for the statements topic to grow before it asks again: how far
-/// behind the topic a barrier can find it when the topic is quiet.
-const FETCH_WAIT_MS: &str = "10";
+/// How long the broker may hold the consumer's fetch while the consumer is at the end of the
+/// topic. Apache Kafka answers a held fetch as soon as a message arrives, so this only bounds
+/// an idle consumer's requests; each costs the development broker (tansu 0.6) a few
+/// milliseconds of CPU. A barrier waited 23 ms on average under load with 50 ms and 18–23 ms
+/// with 10 ms: the wait is the broker's answers, not this.
+const FETCH_WAIT_MS: &str = "50";
 /// How long one poll of the consumer waits at most: how soon a barrier is seen.
 const POLL: Duration = Duration::from_millis(5);
+/// How often an idle barrier thread checks whether the filter is gone.
+const IDLE_CHECK: Duration = Duration::from_millis(500);
 /// How often the follower checks that the statements topic has the partitions it follows.
 const PARTITIONS_CHECK: Duration = Duration::from_secs(30);
 /// How long a failed start waits before it is tried again.
@@ -88,7 +93,23 @@ struct Inner {
     /// The most the layers may take, in bytes.
     max_bytes: u64,
     /// Checks waiting for the consumer to reach the end of the topic as it is now.
-    barriers: Mutex<Vec<oneshot::Sender<()>>>,
+    barriers: Mutex<Barriers>,
+    /// Signalled when a check starts waiting.
+    barrier_asked: Condvar,
+}
+
+/// Where each partition of the statements topic ends (its next offset).
+type TopicEnd = BTreeMap<i32, i64>;
+
+/// Checks waiting for the follower, in two stages.
+#[derive(Debug, Default)]
+struct Barriers {
+    /// Waiting for the end of the topic to be read (by the barrier thread).
+    asked: Vec<oneshot::Sender<()>>,
+    /// Waiting for the follower to reach the end they were given, by partition.
+    set: Vec<(TopicEnd, Vec<oneshot::Sender<()>>)>,
+    /// The partitions the follower follows (empty until it is assigned).
+    partitions: Vec<i32>,
 }
 
 #[derive(Debug)]
@@ -141,7 +162,8 @@ impl KnownIds {
                 layers: RwLock::new(Vec::new()),
                 ready: AtomicBool::new(false),
                 max_bytes,
-                barriers: Mutex::new(Vec::new()),
+                barriers: Mutex::new(Barriers::default()),
+                barrier_asked: Condvar::new(),
             }),
         }
     }
@@ -158,9 +180,18 @@ impl KnownIds {
         if max_mib == 0 {
             return Ok(KnownIds::disabled());
         }
-        let consumer: BaseConsumer = kafka
+        // Two clients: one in the sink's group only to read its committed offsets (as the
+        // progress watcher does, never joining), and the follower, under a group id of its own
+        // that it never joins or commits to (librdkafka wants one for an assignment), so that
+        // nothing it does can touch the sink's group.
+        let offsets: BaseConsumer = kafka
             .client_config()
             .set("group.id", sink_group_id)
+            .set("enable.auto.commit", "false")
+            .create()?;
+        let consumer: BaseConsumer = kafka
+            .client_config()
+            .set("group.id", format!("{sink_group_id}.known-ids"))
             .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false")
             .set("fetch.wait.max.ms", FETCH_WAIT_MS)
@@ -168,14 +199,26 @@ impl KnownIds {
         let known = KnownIds::empty(max_mib.saturating_mul(1024 * 1024));
         let follower = Follower {
             known: Arc::downgrade(&known.inner),
+            offsets,
             consumer,
             topic: kafka.statements_topic.clone(),
             store,
             runtime: tokio::runtime::Handle::current(),
         };
+        let ends = Ends {
+            known: Arc::downgrade(&known.inner),
+            consumer: kafka
+                .client_config()
+                .set("group.id", format!("{sink_group_id}.known-ids"))
+                .create()?,
+            topic: kafka.statements_topic.clone(),
+        };
         std::thread::Builder::new()
             .name("learnstream-known-ids".to_owned())
             .spawn(move || follower.run())?;
+        std::thread::Builder::new()
+            .name("learnstream-known-ids-ends".to_owned())
+            .spawn(move || ends.run())?;
         Ok(known)
     }
 
@@ -186,13 +229,13 @@ impl KnownIds {
         if !self.inner.ready.load(Ordering::Acquire) {
             return false;
         }
+        let started = Instant::now();
         let (reached, barrier) = oneshot::channel();
-        self.inner
-            .barriers
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .push(reached);
-        matches!(tokio::time::timeout(wait, barrier).await, Ok(Ok(())))
+        self.inner.lock_barriers().asked.push(reached);
+        self.inner.barrier_asked.notify_one();
+        let reached = matches!(tokio::time::timeout(wait, barrier).await, Ok(Ok(())));
+        metrics::histogram!(KNOWN_IDS_BARRIER_SECONDS).record(started.elapsed().as_secs_f64());
+        reached
     }
 
     /// False only if no statement of `tenant` with this id is stored or accepted; trustworthy
@@ -215,6 +258,12 @@ impl KnownIds {
 }
 
 impl Inner {
+    fn lock_barriers(&self) -> MutexGuard<'_, Barriers> {
+        self.barriers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     fn read_layers(&self) -> std::sync::RwLockReadGuard<'_, Vec<Layer>> {
         self.layers
             .read()
@@ -298,6 +347,9 @@ impl Inner {
 /// Fills the filter: the thread of [`KnownIds::start`].
 struct Follower {
     known: Weak<Inner>,
+    /// In the sink's group, for its committed offsets.
+    offsets: BaseConsumer,
+    /// In no group: follows the topic.
     consumer: BaseConsumer,
     topic: String,
     store: StatementStore,
@@ -338,41 +390,36 @@ impl Follower {
             return Ok(());
         };
         // Once the consumer is at the end of the topic as it is now, nothing accepted is missing.
-        let end = self.end_offsets(&partitions)?;
+        let end = end_offsets(&self.consumer, &self.topic, &partitions)?;
 
         let mut ready = false;
         let mut partitions_checked = Instant::now();
-        // Barriers set, each with the end of the topic it waits for.
-        let mut barriers: Vec<(BTreeMap<i32, i64>, Vec<oneshot::Sender<()>>)> = Vec::new();
+        if let Some(known) = self.known.upgrade() {
+            known.lock_barriers().partitions.clone_from(&partitions);
+        }
         loop {
-            let message = self.consumer.poll(POLL);
+            let mut message = self.consumer.poll(POLL);
             let Some(known) = self.known.upgrade() else {
                 return Ok(());
             };
-            let waiting = std::mem::take(
-                &mut *known
-                    .barriers
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner),
-            );
-            if !waiting.is_empty() {
-                barriers.push((self.end_offsets(&partitions)?, waiting));
-            }
-            match message {
-                Some(Ok(message)) => {
-                    if let Some(payload) = message.payload() {
-                        add_message(&known, payload);
+            // Everything already fetched, before looking at the barriers.
+            while let Some(polled) = message {
+                match polled {
+                    Ok(polled) => {
+                        if let Some(payload) = polled.payload() {
+                            add_message(&known, payload);
+                        }
+                        position.insert(polled.partition(), polled.offset() + 1);
                     }
-                    position.insert(message.partition(), message.offset() + 1);
+                    Err(error) => {
+                        // librdkafka reconnects by itself; while Kafka is away no intake can
+                        // accept a statement either.
+                        tracing::warn!(%error, "following the statements topic for known ids");
+                    }
                 }
-                Some(Err(error)) => {
-                    // librdkafka reconnects by itself; while Kafka is away no intake can
-                    // accept a statement either.
-                    tracing::warn!(%error, "following the statements topic for known ids");
-                }
-                None => {}
+                message = self.consumer.poll(Duration::ZERO);
             }
-            barriers.retain_mut(|(end, waiting)| {
+            known.lock_barriers().set.retain_mut(|(end, waiting)| {
                 if !reached(&position, end) {
                     return true;
                 }
@@ -387,6 +434,7 @@ impl Follower {
                 tracing::info!(
                     scanned,
                     known = known.known(),
+                    topic_end = ?end,
                     "known statement ids loaded: checks of new client-set ids no longer ask the store"
                 );
             }
@@ -415,7 +463,7 @@ impl Follower {
             asked.add_partition(&self.topic, partition);
         }
         let committed = self
-            .consumer
+            .offsets
             .committed_offsets(asked, KAFKA_TIMEOUT)
             .map_err(|error| format!("reading the sink's committed offsets: {error}"))?;
         let mut position = BTreeMap::new();
@@ -458,19 +506,6 @@ impl Follower {
             .map_err(|error| format!("reading the stored statements' ids: {error}"))
     }
 
-    /// Where each partition of the statements topic ends now.
-    fn end_offsets(&self, partitions: &[i32]) -> Result<BTreeMap<i32, i64>, String> {
-        let mut end = BTreeMap::new();
-        for &partition in partitions {
-            let (_, high) = self
-                .consumer
-                .fetch_watermarks(&self.topic, partition, KAFKA_TIMEOUT)
-                .map_err(|error| format!("reading the end of partition {partition}: {error}"))?;
-            end.insert(partition, high);
-        }
-        Ok(end)
-    }
-
     /// The partitions the statements topic has now.
     fn partitions(&self) -> Result<Vec<i32>, String> {
         let metadata = self
@@ -489,6 +524,86 @@ impl Follower {
             .fetch_watermarks(&self.topic, partition, KAFKA_TIMEOUT)
             .map(|(low, _)| low)
             .map_err(|error| format!("reading the start of partition {partition}: {error}"))
+    }
+}
+
+/// Where each of `partitions` of `topic` ends now.
+fn end_offsets(
+    consumer: &BaseConsumer,
+    topic: &str,
+    partitions: &[i32],
+) -> Result<BTreeMap<i32, i64>, String> {
+    // One ListOffsets request for every partition (per broker): "the offset of the latest
+    // time" is where each partition ends.
+    let mut latest = TopicPartitionList::new();
+    for &partition in partitions {
+        latest
+            .add_partition_offset(topic, partition, Offset::End)
+            .map_err(|error| format!("asking for the end of partition {partition}: {error}"))?;
+    }
+    let answered = consumer
+        .offsets_for_times(latest, KAFKA_TIMEOUT)
+        .map_err(|error| format!("reading the end of {topic}: {error}"))?;
+    let mut end = BTreeMap::new();
+    for element in answered.elements() {
+        match element.offset() {
+            Offset::Offset(offset) => end.insert(element.partition(), offset),
+            other => {
+                return Err(format!(
+                    "the end of partition {} came back as {other:?}",
+                    element.partition()
+                ));
+            }
+        };
+    }
+    if end.len() != partitions.len() {
+        return Err(format!(
+            "the end of {topic} came back for {} of {} partitions",
+            end.len(),
+            partitions.len()
+        ));
+    }
+    Ok(end)
+}
+
+/// Reads where the statements topic ends for the checks waiting on a barrier: the second
+/// thread of [`KnownIds::start`], so that the follower keeps consuming meanwhile. The checks
+/// that start while one read is under way share the next one.
+struct Ends {
+    known: Weak<Inner>,
+    consumer: BaseConsumer,
+    topic: String,
+}
+
+impl Ends {
+    fn run(self) {
+        while let Some(known) = self.known.upgrade() {
+            let Some((asked, partitions)) = Ends::wait_for_checks(&known) else {
+                continue;
+            };
+            match end_offsets(&self.consumer, &self.topic, &partitions) {
+                Ok(end) => known.lock_barriers().set.push((end, asked)),
+                // Dropped, the waiting checks do not trust the filter this time.
+                Err(error) => tracing::warn!(%error, "setting a barrier for known ids"),
+            }
+        }
+    }
+
+    /// The checks waiting and the partitions to read, once there are any.
+    fn wait_for_checks(known: &Inner) -> Option<(Vec<oneshot::Sender<()>>, Vec<i32>)> {
+        let mut barriers = known.lock_barriers();
+        if barriers.asked.is_empty() {
+            barriers = known
+                .barrier_asked
+                .wait_timeout(barriers, IDLE_CHECK)
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .0;
+        }
+        if barriers.asked.is_empty() || barriers.partitions.is_empty() {
+            return None;
+        }
+        let partitions = barriers.partitions.clone();
+        Some((std::mem::take(&mut barriers.asked), partitions))
     }
 }
 

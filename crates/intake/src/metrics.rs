@@ -21,6 +21,7 @@ pub(crate) const CHECK_ROUND_IDS: &str = "learnstream_intake_check_round_ids";
 pub(crate) const CHECK_SECONDS: &str = "learnstream_intake_check_duration_seconds";
 pub(crate) const ID_CHECKS: &str = "learnstream_intake_id_checks_total";
 pub(crate) const KNOWN_IDS: &str = "learnstream_intake_known_ids";
+pub(crate) const KNOWN_IDS_BARRIER_SECONDS: &str = "learnstream_intake_known_ids_barrier_seconds";
 pub(crate) const KNOWN_IDS_BYTES: &str = "learnstream_intake_known_ids_bytes";
 pub(crate) const KNOWN_IDS_READY: &str = "learnstream_intake_known_ids_ready";
 
@@ -56,6 +57,11 @@ pub fn describe() {
         KNOWN_IDS_BYTES,
         metrics::Unit::Bytes,
         "memory of the intake's filter of known ids"
+    );
+    metrics::describe_histogram!(
+        KNOWN_IDS_BARRIER_SECONDS,
+        metrics::Unit::Seconds,
+        "how long a check waited for the filter of known ids to have read the statements topic up to its end as of the check"
     );
     metrics::describe_gauge!(
         KNOWN_IDS_READY,
