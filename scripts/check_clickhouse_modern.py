@@ -32,6 +32,7 @@ SAMPLES = {
     "UInt64": "1",
     "Int64": "-1",
     "UInt32": "1",
+    "UInt8": "1",
     "Float64": "0.5",
     "Array(String)": f"['{SAMPLE_ID}']",
 }

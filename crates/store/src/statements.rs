@@ -172,7 +172,7 @@ struct StoredKey {
 }
 
 /// One page of `GET /xapi/statements` in the terms of the statements table
-/// (`schemas/clickhouse/queries/statements_page.sql`). Empty filter strings match everything.
+/// (`schemas/clickhouse/queries/page_ids.sql`). Empty filter strings match everything.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PageQuery {
     pub tenant: String,
@@ -192,6 +192,14 @@ pub struct PageQuery {
     /// Continue after this statement of the previous page: its sort key and id.
     pub after: Option<PagePosition>,
     pub limit: u64,
+}
+
+/// One statement of a page, before its `raw` is read.
+#[derive(Debug, Clone, PartialEq, Eq, Row, Deserialize)]
+struct PageId {
+    stored_us: u64,
+    sort_key: i64,
+    id: String,
 }
 
 /// Where a page ended.
@@ -223,8 +231,21 @@ const LOOKUP_BY_ID: &str = include_str!("../../../schemas/clickhouse/queries/loo
 const LOOKUP_BY_IDS: &str = include_str!("../../../schemas/clickhouse/queries/lookup_by_ids.sql");
 const VOID_LOOKUP: &str = include_str!("../../../schemas/clickhouse/queries/void_lookup.sql");
 const FILTER_MATCHES: &str = include_str!("../../../schemas/clickhouse/queries/filter_matches.sql");
-const STATEMENTS_PAGE: &str =
-    include_str!("../../../schemas/clickhouse/queries/statements_page.sql");
+const PAGE_IDS: &str = include_str!("../../../schemas/clickhouse/queries/page_ids.sql");
+/// The first window of `stored` a page looks in (µs).
+const FIRST_WINDOW_US: u64 = 60 * 1_000_000;
+/// A key no statement has, for the filter slots a page does not use.
+const NO_KEY: &str = "-";
+
+/// The next window after one of `width` held `found` of the `wanted` rows: wide enough for the
+/// page at the density seen (twice over), at least twice and at most 64 times as wide.
+fn next_window(width: u64, found: u64, wanted: u64) -> u64 {
+    let factor = wanted
+        .saturating_mul(2)
+        .checked_div(found)
+        .map_or(64, |factor| factor.clamp(2, 64));
+    width.saturating_mul(factor)
+}
 const ATTACHMENTS_BY_SHA2: &str =
     include_str!("../../../schemas/clickhouse/queries/attachments_by_sha2.sql");
 const VOID_STATEMENTS: &str =
@@ -409,8 +430,85 @@ impl StatementStore {
         Ok(read)
     }
 
-    /// One page of statements, in `stored` order.
+    /// One page of statements, in `stored` order: the ids from `statement_index`, window by
+    /// window of `stored` until a window holds the page (each read is of about a page of index
+    /// rows, however long the history), then the statements by id from the lookup table.
     pub async fn page(&self, query: &PageQuery) -> Result<Vec<PageRow>> {
+        let mut keys: Vec<String> = [
+            ("registration", &query.registration),
+            ("agent", &query.agent),
+            ("related_agent", &query.related_agent),
+            ("activity", &query.activity),
+            ("related_activity", &query.related_activity),
+            ("verb", &query.verb),
+        ]
+        .into_iter()
+        .filter(|(_, value)| !value.is_empty())
+        .map(|(kind, value)| format!("{kind} {value}"))
+        .collect();
+        let scan = if keys.is_empty() {
+            String::new()
+        } else {
+            keys.remove(0)
+        };
+        // Where the page may come from: (since, until], and past the previous page's end.
+        let mut from = query.since_us.saturating_add(1);
+        let mut to = query.until_us;
+        if let Some(after) = &query.after {
+            let stored = after.sort_key.unsigned_abs();
+            if query.ascending {
+                from = from.max(stored);
+            } else {
+                to = to.min(stored);
+            }
+        }
+        if from > to {
+            return Ok(Vec::new());
+        }
+        let mut width = FIRST_WINDOW_US;
+        let ids = loop {
+            let window = if query.ascending {
+                (from, from.saturating_add(width).min(to))
+            } else {
+                (to.saturating_sub(width).max(from), to)
+            };
+            let ids = self.page_ids(query, &scan, &keys, window).await?;
+            if ids.len() as u64 >= query.limit || window == (from, to) {
+                break ids;
+            }
+            width = next_window(width, ids.len() as u64, query.limit);
+        };
+        let wanted: Vec<Uuid> = ids
+            .iter()
+            .filter_map(|row| Uuid::try_parse(&row.id).ok())
+            .collect();
+        let mut raw: std::collections::HashMap<String, String> = self
+            .statements_by_ids(&query.tenant, &wanted)
+            .await?
+            .into_iter()
+            .map(|stored| (stored.id, stored.raw))
+            .collect();
+        Ok(ids
+            .into_iter()
+            .filter_map(|row| {
+                Some(PageRow {
+                    raw: raw.remove(&row.id)?,
+                    stored_us: row.stored_us,
+                    sort_key: row.sort_key,
+                    id: row.id,
+                })
+            })
+            .collect())
+    }
+
+    /// The ids of one page within one window of `stored`, in page order.
+    async fn page_ids(
+        &self,
+        query: &PageQuery,
+        scan: &str,
+        others: &[String],
+        (from, to): (u64, u64),
+    ) -> Result<Vec<PageId>> {
         let direction: i64 = if query.ascending { 1 } else { -1 };
         let (after_key, after_id) = match &query.after {
             Some(position) => (position.sort_key, position.id.as_str()),
@@ -418,31 +516,29 @@ impl StatementStore {
         };
         let mut sql = self
             .client
-            .query(STATEMENTS_PAGE)
+            .query(PAGE_IDS)
             .bind(direction)
             .bind(&query.tenant)
-            .bind(query.since_us)
-            .bind(query.until_us);
-        for filter in [
-            &query.verb,
-            &query.registration,
-            &query.agent,
-            &query.related_agent,
-            &query.activity,
-            &query.related_activity,
-        ] {
-            sql = sql.bind(filter).bind(filter);
+            .bind(scan)
+            .bind(from)
+            .bind(to);
+        for slot in 0..3 {
+            let key = others.get(slot);
+            sql = sql
+                .bind(u8::from(key.is_some()))
+                .bind(&query.tenant)
+                .bind(key.map_or(NO_KEY, String::as_str))
+                .bind(from)
+                .bind(to);
         }
         Ok(sql
-            .bind(&query.tenant)
             .bind(after_key)
             .bind(after_key)
             .bind(after_id)
             .bind(query.limit)
-            .fetch_all::<PageRow>()
+            .fetch_all::<PageId>()
             .await?)
     }
-
     /// Records voiding statements whose targets are not stored yet.
     pub async fn record_pending_voids(&self, voids: &[VoidRow]) -> Result<()> {
         let mut insert = self.client.insert::<VoidRow>("pending_voids").await?;
@@ -536,4 +632,21 @@ fn id_chunks(statement_ids: &[Uuid]) -> impl Iterator<Item = Vec<String>> {
         .map(|chunk| chunk.iter().map(|id| id.hyphenated().to_string()).collect())
         .collect();
     chunks.into_iter()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::next_window;
+
+    #[test]
+    fn a_window_grows_to_hold_the_page_at_the_density_it_saw() {
+        // 50 of 101 rows: twice the page at that density is four times as wide.
+        assert_eq!(next_window(10, 50, 101), 40);
+        // Nearly the page: at least twice as wide.
+        assert_eq!(next_window(10, 100, 101), 20);
+        // Nothing, or next to nothing: 64 times as wide, at most.
+        assert_eq!(next_window(10, 0, 101), 640);
+        assert_eq!(next_window(10, 1, 101), 640);
+        assert_eq!(next_window(u64::MAX / 2, 0, 101), u64::MAX);
+    }
 }
