@@ -232,8 +232,11 @@ const LOOKUP_BY_IDS: &str = include_str!("../../../schemas/clickhouse/queries/lo
 const VOID_LOOKUP: &str = include_str!("../../../schemas/clickhouse/queries/void_lookup.sql");
 const FILTER_MATCHES: &str = include_str!("../../../schemas/clickhouse/queries/filter_matches.sql");
 const PAGE_IDS: &str = include_str!("../../../schemas/clickhouse/queries/page_ids.sql");
-/// The first window of `stored` a page looks in (µs).
-const FIRST_WINDOW_US: u64 = 60 * 1_000_000;
+const INDEX_FIRST_MONTH: &str =
+    include_str!("../../../schemas/clickhouse/queries/index_first_month.sql");
+/// The first window of `stored` a page looks in (µs): a page's worth at a few thousand
+/// statements a second; a sparser history takes a few more, ever wider windows.
+const FIRST_WINDOW_US: u64 = 100_000;
 /// A key no statement has, for the filter slots a page does not use.
 const NO_KEY: &str = "-";
 
@@ -462,6 +465,9 @@ impl StatementStore {
                 to = to.min(stored);
             }
         }
+        if query.ascending && query.since_us == 0 && query.after.is_none() {
+            from = from.max(self.first_month_us().await?);
+        }
         if from > to {
             return Ok(Vec::new());
         }
@@ -499,6 +505,15 @@ impl StatementStore {
                 })
             })
             .collect())
+    }
+
+    /// Where the first month with any statement starts (µs), or 0.
+    async fn first_month_us(&self) -> Result<u64> {
+        Ok(self
+            .client
+            .query(INDEX_FIRST_MONTH)
+            .fetch_one::<u64>()
+            .await?)
     }
 
     /// The ids of one page within one window of `stored`, in page order.
