@@ -33,9 +33,9 @@
 //! the one before at half its false-positive rate, so the rate stays below 0.02% in all, at
 //! about 2.4 bytes per stored statement (24 MB at 10 million). The rate is that low because a
 //! request carries many ids and waits for a query if any one of them is a false positive: at
-//! 1% a request of 50 statements would still wait for one in four times. Past `http.known_ids_max_mib` no layer
-//! is added and the last one overfills: it answers "maybe" more often, which is slower, never
-//! wrong. `0` turns the filter off.
+//! 1% a request of 50 statements would still wait for one in four times. Past
+//! `http.known_ids_max_mib` no layer is added and the last one overfills: it answers "maybe"
+//! more often, which is slower, never wrong. `0` turns the filter off.
 //!
 //! Not closed, as before the filter: an id whose first statement is accepted but not yet stored
 //! is "maybe" here and unknown to ClickHouse, so the same id with other content sent meanwhile
@@ -189,9 +189,10 @@ impl KnownIds {
             .set("group.id", sink_group_id)
             .set("enable.auto.commit", "false")
             .create()?;
+        let own_group = format!("{sink_group_id}.known-ids");
         let consumer: BaseConsumer = kafka
             .client_config()
-            .set("group.id", format!("{sink_group_id}.known-ids"))
+            .set("group.id", &own_group)
             .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false")
             .set("fetch.wait.max.ms", FETCH_WAIT_MS)
@@ -207,10 +208,7 @@ impl KnownIds {
         };
         let ends = Ends {
             known: Arc::downgrade(&known.inner),
-            consumer: kafka
-                .client_config()
-                .set("group.id", format!("{sink_group_id}.known-ids"))
-                .create()?,
+            consumer: kafka.client_config().set("group.id", &own_group).create()?,
             topic: kafka.statements_topic.clone(),
         };
         std::thread::Builder::new()
@@ -349,7 +347,7 @@ struct Follower {
     known: Weak<Inner>,
     /// In the sink's group, for its committed offsets.
     offsets: BaseConsumer,
-    /// In no group: follows the topic.
+    /// Under a group id of its own, never joined: follows the topic.
     consumer: BaseConsumer,
     topic: String,
     store: StatementStore,
@@ -441,7 +439,15 @@ impl Follower {
             metrics::gauge!(KNOWN_IDS).set(known.known() as f64);
             if partitions_checked.elapsed() >= PARTITIONS_CHECK {
                 partitions_checked = Instant::now();
-                let now = self.partitions()?.len();
+                // A metadata request that fails is asked again at the next check, not answered
+                // with a new scan of the whole store.
+                let now = match self.partitions() {
+                    Ok(now) => now.len(),
+                    Err(error) => {
+                        tracing::warn!(%error, "checking the statements topic's partitions");
+                        partitions.len()
+                    }
+                };
                 if now != partitions.len() {
                     // The new partitions are not followed: load again, asking the store
                     // meanwhile.
