@@ -239,16 +239,6 @@ const INDEX_FIRST_MONTH: &str =
 const FIRST_WINDOW_US: u64 = 100_000;
 /// A key no statement has, for the filter slots a page does not use.
 const NO_KEY: &str = "-";
-
-/// The next window after one of `width` held `found` of the `wanted` rows: wide enough for the
-/// page at the density seen (twice over), at least twice and at most 64 times as wide.
-fn next_window(width: u64, found: u64, wanted: u64) -> u64 {
-    let factor = wanted
-        .saturating_mul(2)
-        .checked_div(found)
-        .map_or(64, |factor| factor.clamp(2, 64));
-    width.saturating_mul(factor)
-}
 const ATTACHMENTS_BY_SHA2: &str =
     include_str!("../../../schemas/clickhouse/queries/attachments_by_sha2.sql");
 const VOID_STATEMENTS: &str =
@@ -260,6 +250,16 @@ const STORED_IDS: &str = include_str!("../../../schemas/clickhouse/queries/store
 const STORED_KEYS: &str = include_str!("../../../schemas/clickhouse/queries/stored_keys.sql");
 const STORED_KEY_COUNT: &str =
     include_str!("../../../schemas/clickhouse/queries/stored_key_count.sql");
+
+/// The next window after one of `width` held `found` of the `wanted` rows: wide enough for the
+/// page at the density seen (twice over), at least twice and at most 64 times as wide.
+fn next_window(width: u64, found: u64, wanted: u64) -> u64 {
+    let factor = wanted
+        .saturating_mul(2)
+        .checked_div(found)
+        .map_or(64, |factor| factor.clamp(2, 64));
+    width.saturating_mul(factor)
+}
 
 /// Reads and writes the `statements` table.
 #[derive(Clone)]
