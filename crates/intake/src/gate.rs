@@ -153,6 +153,12 @@ impl StoreGate {
             self.known.insert(tenant, id);
         }
     }
+
+    /// Records where statements recorded as [accepted](StoreGate::accepted) landed, so that a
+    /// check need not wait for them to be read back from the statements topic.
+    pub(crate) fn produced(&self, partition: i32, offset: i64) {
+        self.known.produced(partition, offset);
+    }
 }
 
 /// The 503 of a request that waited `http.store_wait_ms` for its turn.

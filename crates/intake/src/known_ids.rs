@@ -17,12 +17,15 @@
 //!    statement accepted by any intake process is known here once it is in Kafka. What this
 //!    process accepts it also adds itself, before it produces it.
 //!
-//! A "no" is trusted only once the consumer has read the topic up to its end as it was when the
-//! check began (a barrier that concurrent checks share: one ListOffsets request, then usually
-//! no wait, as the consumer keeps up with the topic). So the filter never answers "no" for a
-//! statement that any intake accepted before the check began, and in particular for none that
-//! ClickHouse holds: a check misses nothing that asking ClickHouse alone would have found. A
-//! barrier not reached within `http.store_wait_ms` (Kafka away) sends every id to the store.
+//! A "no" is trusted only once every message below the topic's end as it was when the check
+//! began is in the filter: read by the consumer, or produced by this process (whose ids it added
+//! before producing, so the consumer need not read them first). That is a barrier that
+//! concurrent checks share: one ListOffsets request, then no wait while this process is the
+//! only one producing, and otherwise until the consumer has read the other processes' messages.
+//! So the filter never answers "no" for a statement that any intake accepted before the check
+//! began, and in particular for none that ClickHouse holds: a check misses nothing that asking
+//! ClickHouse alone would have found. A barrier not reached within `http.store_wait_ms` (Kafka
+//! away) sends every id to the store.
 //!
 //! Until the consumer has reached the end of the topic as it was after the scan, every answer is
 //! "maybe": the checks ask the store, as they would without the filter. A failed start (Kafka or
@@ -41,7 +44,7 @@
 //! is "maybe" here and unknown to ClickHouse, so the same id with other content sent meanwhile
 //! (within the sink's delay, in throughput mode) is accepted too.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock, Weak};
 use std::time::{Duration, Instant};
@@ -72,6 +75,10 @@ const KAFKA_TIMEOUT: Duration = Duration::from_secs(10);
 const FETCH_WAIT_MS: &str = "50";
 /// How long one poll of the consumer waits at most: how soon a barrier is seen.
 const POLL: Duration = Duration::from_millis(5);
+/// The most offsets of its own messages this process remembers per partition beyond the
+/// consumer's position; past it the oldest are forgotten, and a barrier waits for the consumer
+/// to read them instead. Reached only if the consumer stalls while this process produces.
+const MAX_OWN_OFFSETS: usize = 100_000;
 /// How often an idle barrier thread checks whether the filter is gone.
 const IDLE_CHECK: Duration = Duration::from_millis(500);
 /// How often the follower checks that the statements topic has the partitions it follows.
@@ -110,6 +117,50 @@ struct Barriers {
     set: Vec<(TopicEnd, Vec<oneshot::Sender<()>>)>,
     /// The partitions the follower follows (empty until it is assigned).
     partitions: Vec<i32>,
+    /// Where the follower is, by partition: every message below is in the filter.
+    position: TopicEnd,
+    /// Offsets of this process's own messages at or past the follower's position, by
+    /// partition: their statements are in the filter too.
+    own: BTreeMap<i32, BTreeSet<i64>>,
+}
+
+impl Barriers {
+    /// Whether every message below `end` is in the filter.
+    fn reached(&self, end: &TopicEnd) -> bool {
+        end.iter().all(|(partition, &high)| {
+            let at = self.position.get(partition).copied().unwrap_or(0);
+            at >= high
+                || self.own.get(partition).is_some_and(|own| {
+                    usize::try_from(high - at)
+                        .is_ok_and(|gap| own.range(at..high).take(gap).count() == gap)
+                })
+        })
+    }
+
+    /// Lets go of the checks whose barrier is reached.
+    fn release(&mut self) {
+        let mut set = std::mem::take(&mut self.set);
+        set.retain_mut(|(end, waiting)| {
+            if !self.reached(end) {
+                return true;
+            }
+            for barrier in waiting.drain(..) {
+                let _ = barrier.send(());
+            }
+            false
+        });
+        self.set = set;
+    }
+
+    /// Moves the follower to `position`, forgetting the own offsets below it.
+    fn advance(&mut self, position: &TopicEnd) {
+        for (&partition, &at) in position {
+            self.position.insert(partition, at);
+            if let Some(own) = self.own.get_mut(&partition) {
+                *own = own.split_off(&at);
+            }
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -252,6 +303,28 @@ impl KnownIds {
     /// Adds a statement accepted or stored.
     pub fn insert(&self, tenant: &str, id: Uuid) {
         self.inner.insert(tenant, id);
+    }
+
+    /// Records where a message of this process's landed, once every statement in it was
+    /// [inserted](KnownIds::insert): a barrier need not wait for the consumer to read it.
+    pub fn produced(&self, partition: i32, offset: i64) {
+        if self.inner.max_bytes == 0 {
+            return;
+        }
+        let mut barriers = self.inner.lock_barriers();
+        if barriers
+            .position
+            .get(&partition)
+            .is_some_and(|&at| offset < at)
+        {
+            return;
+        }
+        let own = barriers.own.entry(partition).or_default();
+        own.insert(offset);
+        if own.len() > MAX_OWN_OFFSETS {
+            own.pop_first();
+        }
+        barriers.release();
     }
 }
 
@@ -417,15 +490,11 @@ impl Follower {
                 }
                 message = self.consumer.poll(Duration::ZERO);
             }
-            known.lock_barriers().set.retain_mut(|(end, waiting)| {
-                if !reached(&position, end) {
-                    return true;
-                }
-                for barrier in waiting.drain(..) {
-                    let _ = barrier.send(());
-                }
-                false
-            });
+            {
+                let mut barriers = known.lock_barriers();
+                barriers.advance(&position);
+                barriers.release();
+            }
             if !ready && reached(&position, &end) {
                 ready = true;
                 known.set_ready(true);
@@ -588,7 +657,11 @@ impl Ends {
                 continue;
             };
             match end_offsets(&self.consumer, &self.topic, &partitions) {
-                Ok(end) => known.lock_barriers().set.push((end, asked)),
+                Ok(end) => {
+                    let mut barriers = known.lock_barriers();
+                    barriers.set.push((end, asked));
+                    barriers.release();
+                }
                 // Dropped, the waiting checks do not trust the filter this time.
                 Err(error) => tracing::warn!(%error, "setting a barrier for known ids"),
             }
@@ -682,6 +755,57 @@ mod tests {
     async fn a_barrier_nobody_reaches_is_not_trusted() {
         let known = ready(u64::MAX);
         assert!(!known.caught_up(Duration::from_millis(20)).await);
+    }
+
+    /// A barrier at `end`, as the barrier thread sets one.
+    fn barrier_at(known: &KnownIds, end: &[(i32, i64)]) -> oneshot::Receiver<()> {
+        let (reached, barrier) = oneshot::channel();
+        let mut barriers = known.inner.lock_barriers();
+        barriers
+            .set
+            .push((end.iter().copied().collect(), vec![reached]));
+        barriers.release();
+        barrier
+    }
+
+    #[test]
+    fn a_barrier_past_only_this_process_s_own_messages_needs_no_wait() {
+        let known = ready(u64::MAX);
+        known
+            .inner
+            .lock_barriers()
+            .advance(&[(0, 10), (1, 4)].into());
+        known.produced(0, 10);
+        known.produced(0, 11);
+        let mut barrier = barrier_at(&known, &[(0, 12), (1, 4)]);
+        assert_eq!(barrier.try_recv(), Ok(()));
+    }
+
+    #[test]
+    fn a_message_of_another_process_holds_a_barrier_until_the_consumer_reads_it() {
+        let known = ready(u64::MAX);
+        known.inner.lock_barriers().advance(&[(0, 10)].into());
+        // Offset 11 is another process's message.
+        known.produced(0, 10);
+        known.produced(0, 12);
+        let mut barrier = barrier_at(&known, &[(0, 13)]);
+        assert!(barrier.try_recv().is_err());
+        {
+            let mut barriers = known.inner.lock_barriers();
+            barriers.advance(&[(0, 12)].into());
+            barriers.release();
+            assert_eq!(barriers.own[&0], [12].into());
+        }
+        assert_eq!(barrier.try_recv(), Ok(()));
+    }
+
+    #[test]
+    fn an_own_message_the_consumer_has_read_is_not_remembered() {
+        let known = ready(u64::MAX);
+        known.inner.lock_barriers().advance(&[(0, 10)].into());
+        known.produced(0, 9);
+        assert!(known.inner.lock_barriers().own.is_empty());
+        assert!(barrier_at(&known, &[(0, 11)]).try_recv().is_err());
     }
 
     #[test]

@@ -217,6 +217,9 @@ async fn store_statements(
         .store_gate()
         .accepted(&principal.tenant, new.iter().map(|statement| statement.id));
     let position = publish(state, principal, new, attachments).await?;
+    state
+        .store_gate()
+        .produced(position.partition, position.offset);
     let delivered = write.delivered(position.partition, position.offset);
     if write_mode == WriteMode::ReadYourWrites {
         delivered.readable().await;
