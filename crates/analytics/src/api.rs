@@ -225,22 +225,24 @@ async fn learner_statements(
             "limit: must be between 1 and {MAX_PAGE}"
         )));
     }
-    let before = parameters.cursor.as_deref().map(parse_cursor).transpose()?;
-    let page = state
+    let cursor = parameters.cursor.as_deref().map(parse_cursor).transpose()?;
+    let (before, width) = cursor.map_or((None, 0), |(entry, width)| (Some(entry), width));
+    let found = state
         .store
         .learner_statement_page(
             &tenant,
             learner,
-            range.since_us,
-            range.until_us,
+            (range.since_us, range.until_us),
             before.as_ref(),
+            width,
             limit + 1,
         )
         .await
         .map_err(unavailable)?;
+    let page = found.rows;
     let more = (page.len() as u64 > limit).then(|| {
         let last = &page[limit as usize - 1];
-        format!("{}_{}", last.timestamp_us, last.id)
+        format!("{}_{}_{}", last.timestamp_us, last.id, found.width)
     });
     let shown = &page[..page.len().min(limit as usize)];
     let ids: Vec<uuid::Uuid> = shown
@@ -265,15 +267,26 @@ async fn learner_statements(
     Ok(axum::Json(StatementPage { statements, more }).into_response())
 }
 
-fn parse_cursor(cursor: &str) -> Result<PageEntry, ApiError> {
+/// A `cursor`: where the previous page ended, `{timestamp µs}_{id}`, and how wide its last window
+/// of `timestamp` was, `_{µs}` (optional: older cursors have none).
+fn parse_cursor(cursor: &str) -> Result<(PageEntry, u64), ApiError> {
     let invalid = || ApiError::bad_request("cursor: must be the `more` of a previous page");
-    let (timestamp, id) = cursor.split_once('_').ok_or_else(invalid)?;
+    let mut parts = cursor.split('_');
+    let (Some(timestamp), Some(id), width, None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(invalid());
+    };
     let timestamp_us = timestamp.parse().map_err(|_| invalid())?;
     let id = uuid::Uuid::parse_str(id).map_err(|_| invalid())?;
-    Ok(PageEntry {
-        timestamp_us,
-        id: id.hyphenated().to_string(),
-    })
+    let width = width.map_or(Ok(0), str::parse).map_err(|_| invalid())?;
+    Ok((
+        PageEntry {
+            timestamp_us,
+            id: id.hyphenated().to_string(),
+        },
+        width,
+    ))
 }
 
 /// One learner's statements in the period, with the tenant's alignments.

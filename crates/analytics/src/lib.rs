@@ -36,6 +36,8 @@ use learnstream_store::ClickHouseConfig;
 pub enum Error {
     #[error("clickhouse: {0}")]
     ClickHouse(#[from] clickhouse::error::Error),
+    #[error(transparent)]
+    Store(#[from] learnstream_store::Error),
     #[error("kafka: {0}")]
     Kafka(#[from] learnstream_kafka::Error),
     #[error("kafka client: {0}")]

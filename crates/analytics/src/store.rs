@@ -7,6 +7,8 @@ use futures::future::BoxFuture;
 use futures::{FutureExt as _, StreamExt as _, TryStreamExt as _};
 use serde::{Deserialize, Serialize};
 
+use learnstream_store::{FIRST_WINDOW, Span, Windowed, bound, read_windows};
+
 use crate::evidence::Alignment;
 use crate::{ClickHouseConfig, Result};
 
@@ -245,33 +247,43 @@ impl AnalyticsStore {
         Ok(read.into_iter().flatten().collect())
     }
 
-    /// One page of a learner's statement ids, newest first, before `before` if given.
+    /// One page of a learner's statement ids, newest first, before `before` if given: window
+    /// by window of `timestamp` ([`read_windows`]), the first `width` wide (0: the default).
     pub async fn learner_statement_page(
         &self,
         tenant: &str,
         actor: &str,
-        since_us: i64,
-        until_us: i64,
+        (since_us, until_us): (i64, i64),
         before: Option<&PageEntry>,
+        width: u64,
         limit: u64,
-    ) -> Result<Vec<PageEntry>> {
+    ) -> Result<Windowed<PageEntry>> {
         let (before_us, before_id) = match before {
             Some(entry) => (entry.timestamp_us, entry.id.as_str()),
             None => (i64::MAX, ""),
         };
-        Ok(self
-            .client
-            .query(LEARNER_STATEMENT_PAGE)
-            .bind(tenant)
-            .bind(actor)
-            .bind(since_us)
-            .bind(until_us)
-            .bind(before_us)
-            .bind(before_us)
-            .bind(before_id)
-            .bind(limit)
-            .fetch_all()
-            .await?)
+        let span = Span {
+            from: since_us,
+            to: until_us.saturating_sub(1).min(before_us),
+            ascending: false,
+        };
+        let width = if width == 0 { FIRST_WINDOW } else { width };
+        Ok(
+            read_windows(span, limit, width, |(from, to), wanted, bounded| {
+                let query = self
+                    .client
+                    .query(LEARNER_STATEMENT_PAGE)
+                    .bind(tenant)
+                    .bind(actor)
+                    .bind(from)
+                    .bind(to)
+                    .bind(before_us)
+                    .bind(before_id)
+                    .bind(wanted);
+                async move { Ok(bound(query, bounded).fetch_all().await?) }
+            })
+            .await?,
+        )
     }
 
     pub async fn alignments(&self, tenant: &str) -> Result<Vec<Alignment>> {

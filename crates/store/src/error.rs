@@ -64,6 +64,14 @@ fn is_permanent_clickhouse(error: &clickhouse::error::Error) -> bool {
     }
 }
 
+impl Error {
+    /// Whether ClickHouse stopped the query at its `max_rows_to_read` (TOO_MANY_ROWS).
+    pub(crate) fn is_row_limit(&self) -> bool {
+        matches!(self, Error::ClickHouse(clickhouse::error::Error::BadResponse(text))
+            if server_error_code(text) == Some(158))
+    }
+}
+
 /// The code of a ClickHouse exception text: `Code: 62, e.displayText() = …` (18.16) or
 /// `Code: 62. DB::Exception: …` (current releases).
 fn server_error_code(text: &str) -> Option<u32> {

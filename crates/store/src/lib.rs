@@ -11,11 +11,13 @@ mod config;
 mod error;
 mod migrate;
 mod statements;
+mod windows;
 
 pub use config::ClickHouseConfig;
 pub use error::{Error, Result};
 pub use migrate::{MIGRATIONS, Migration, MigrationReport, migrate};
 pub use statements::{
-    AttachmentRow, FilterMatches, IDS_PER_QUERY, PagePosition, PageQuery, PageRow, StatementRow,
-    StatementStore, StoredAttachment, StoredById, StoredStatement, VoidRow,
+    AttachmentRow, FilterMatches, IDS_PER_QUERY, PagePosition, PageQuery, PageRow, StatementPage,
+    StatementRow, StatementStore, StoredAttachment, StoredById, StoredStatement, VoidRow,
 };
+pub use windows::{FIRST_WINDOW, Span, WINDOW_ROWS, Windowed, bound, read_windows};

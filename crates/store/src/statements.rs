@@ -2,6 +2,7 @@ use clickhouse::Row;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::windows::{FIRST_WINDOW, Span, Windowed, bound, read_windows};
 use crate::{ClickHouseConfig, Result};
 
 /// One row of the `statements` table (`schemas/clickhouse/001_statements.sql`); field order is
@@ -207,6 +208,18 @@ struct PageId {
 pub struct PagePosition {
     pub sort_key: i64,
     pub id: String,
+    /// How wide (µs of `stored`) the last window of the page was: where the next page starts
+    /// looking, as the statements are likely as dense there. 0: the first window's width.
+    #[serde(default)]
+    pub window_us: u64,
+}
+
+/// One page of statements, in page order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StatementPage {
+    pub rows: Vec<PageRow>,
+    /// How wide the last window read was (µs).
+    pub window_us: u64,
 }
 
 /// One statement of a page.
@@ -219,10 +232,12 @@ pub struct PageRow {
 }
 
 impl PageRow {
-    pub fn position(&self) -> PagePosition {
+    /// Where a page that ends with this statement ends, its last window `window_us` wide.
+    pub fn position(&self, window_us: u64) -> PagePosition {
         PagePosition {
             sort_key: self.sort_key,
             id: self.id.clone(),
+            window_us,
         }
     }
 }
@@ -234,9 +249,6 @@ const FILTER_MATCHES: &str = include_str!("../../../schemas/clickhouse/queries/f
 const PAGE_IDS: &str = include_str!("../../../schemas/clickhouse/queries/page_ids.sql");
 const INDEX_FIRST_MONTH: &str =
     include_str!("../../../schemas/clickhouse/queries/index_first_month.sql");
-/// The first window of `stored` a page looks in (µs): a page's worth at a few thousand
-/// statements a second; a sparser history takes a few more, ever wider windows.
-const FIRST_WINDOW_US: u64 = 100_000;
 /// A key no statement has, for the filter slots a page does not use.
 const NO_KEY: &str = "-";
 const ATTACHMENTS_BY_SHA2: &str =
@@ -250,16 +262,6 @@ const STORED_IDS: &str = include_str!("../../../schemas/clickhouse/queries/store
 const STORED_KEYS: &str = include_str!("../../../schemas/clickhouse/queries/stored_keys.sql");
 const STORED_KEY_COUNT: &str =
     include_str!("../../../schemas/clickhouse/queries/stored_key_count.sql");
-
-/// The next window after one of `width` held `found` of the `wanted` rows: wide enough for the
-/// page at the density seen (twice over), at least twice and at most 64 times as wide.
-fn next_window(width: u64, found: u64, wanted: u64) -> u64 {
-    let factor = wanted
-        .saturating_mul(2)
-        .checked_div(found)
-        .map_or(64, |factor| factor.clamp(2, 64));
-    width.saturating_mul(factor)
-}
 
 /// Reads and writes the `statements` table.
 #[derive(Clone)]
@@ -434,9 +436,9 @@ impl StatementStore {
     }
 
     /// One page of statements, in `stored` order: the ids from `statement_index`, window by
-    /// window of `stored` until a window holds the page (each read is of about a page of index
-    /// rows, however long the history), then the statements by id from the lookup table.
-    pub async fn page(&self, query: &PageQuery) -> Result<Vec<PageRow>> {
+    /// window of `stored` ([`read_windows`]), so each read is of about a page of index rows,
+    /// however long the history; then the statements by id from the lookup table.
+    pub async fn page(&self, query: &PageQuery) -> Result<StatementPage> {
         let mut keys: Vec<String> = [
             ("registration", &query.registration),
             ("agent", &query.agent),
@@ -457,6 +459,7 @@ impl StatementStore {
         // Where the page may come from: (since, until], and past the previous page's end.
         let mut from = query.since_us.saturating_add(1);
         let mut to = query.until_us;
+        let mut width = FIRST_WINDOW;
         if let Some(after) = &query.after {
             let stored = after.sort_key.unsigned_abs();
             if query.ascending {
@@ -464,26 +467,23 @@ impl StatementStore {
             } else {
                 to = to.min(stored);
             }
+            if after.window_us > 0 {
+                width = after.window_us;
+            }
         }
         if query.ascending && query.since_us == 0 && query.after.is_none() {
             from = from.max(self.first_month_us().await?);
         }
-        if from > to {
-            return Ok(Vec::new());
-        }
-        let mut width = FIRST_WINDOW_US;
-        let ids = loop {
-            let window = if query.ascending {
-                (from, from.saturating_add(width).min(to))
-            } else {
-                (to.saturating_sub(width).max(from), to)
-            };
-            let ids = self.page_ids(query, &scan, &keys, window).await?;
-            if ids.len() as u64 >= query.limit || window == (from, to) {
-                break ids;
-            }
-            width = next_window(width, ids.len() as u64, query.limit);
+        let span = Span {
+            from: i64::try_from(from).unwrap_or(i64::MAX),
+            to: i64::try_from(to).unwrap_or(i64::MAX),
+            ascending: query.ascending,
         };
+        let Windowed { rows: ids, width } =
+            read_windows(span, query.limit, width, |window, wanted, bounded| {
+                self.page_ids(query, &scan, &keys, window, wanted, bounded)
+            })
+            .await?;
         let wanted: Vec<Uuid> = ids
             .iter()
             .filter_map(|row| Uuid::try_parse(&row.id).ok())
@@ -494,7 +494,7 @@ impl StatementStore {
             .into_iter()
             .map(|stored| (stored.id, stored.raw))
             .collect();
-        Ok(ids
+        let rows = ids
             .into_iter()
             .filter_map(|row| {
                 Some(PageRow {
@@ -504,7 +504,11 @@ impl StatementStore {
                     id: row.id,
                 })
             })
-            .collect())
+            .collect();
+        Ok(StatementPage {
+            rows,
+            window_us: width,
+        })
     }
 
     /// Where the first month with any statement starts (µs), or 0.
@@ -522,7 +526,9 @@ impl StatementStore {
         query: &PageQuery,
         scan: &str,
         others: &[String],
-        (from, to): (u64, u64),
+        (from, to): (i64, i64),
+        limit: u64,
+        bounded: bool,
     ) -> Result<Vec<PageId>> {
         let direction: i64 = if query.ascending { 1 } else { -1 };
         let (after_key, after_id) = match &query.after {
@@ -546,14 +552,14 @@ impl StatementStore {
                 .bind(from)
                 .bind(to);
         }
-        Ok(sql
+        sql = sql
             .bind(after_key)
             .bind(after_key)
             .bind(after_id)
-            .bind(query.limit)
-            .fetch_all::<PageId>()
-            .await?)
+            .bind(limit);
+        Ok(bound(sql, bounded).fetch_all::<PageId>().await?)
     }
+
     /// Records voiding statements whose targets are not stored yet.
     pub async fn record_pending_voids(&self, voids: &[VoidRow]) -> Result<()> {
         let mut insert = self.client.insert::<VoidRow>("pending_voids").await?;
@@ -647,21 +653,4 @@ fn id_chunks(statement_ids: &[Uuid]) -> impl Iterator<Item = Vec<String>> {
         .map(|chunk| chunk.iter().map(|id| id.hyphenated().to_string()).collect())
         .collect();
     chunks.into_iter()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::next_window;
-
-    #[test]
-    fn a_window_grows_to_hold_the_page_at_the_density_it_saw() {
-        // 50 of 101 rows: twice the page at that density is four times as wide.
-        assert_eq!(next_window(10, 50, 101), 40);
-        // Nearly the page: at least twice as wide.
-        assert_eq!(next_window(10, 100, 101), 20);
-        // Nothing, or next to nothing: 64 times as wide, at most.
-        assert_eq!(next_window(10, 0, 101), 640);
-        assert_eq!(next_window(10, 1, 101), 640);
-        assert_eq!(next_window(u64::MAX / 2, 0, 101), u64::MAX);
-    }
 }

@@ -1,0 +1,214 @@
+//! Reading a page in windows of its sort column, so that a page reads about a page of rows
+//! however long the history: ClickHouse 18.16 cannot stop reading a key range once it has the
+//! first rows in order (current releases can, with `optimize_read_in_order`), so a query asks
+//! for one window of the sort column at a time, narrow enough to hold about what is missing.
+
+use std::future::Future;
+
+use crate::Result;
+
+/// The first window a page looks in, unless a previous page says how dense the statements are:
+/// 100 ms, a page's worth at a thousand statements a second. A sparser history takes a few
+/// more, ever wider windows (at most 64 times as wide each: six to go back three years).
+pub const FIRST_WINDOW: u64 = 100_000;
+/// The most rows one window's query may read (`max_rows_to_read`, every key it reads together):
+/// a window that would read more (a burst denser than the windows before it) is read again
+/// narrower, so that no query reads much more than its page.
+pub const WINDOW_ROWS: u64 = 100_000;
+/// How much narrower a window is read again when it would read more than [`WINDOW_ROWS`].
+const NARROWER: u64 = 16;
+
+/// Where a page may come from: the sort column's values `from..=to`, in page order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    pub from: i64,
+    pub to: i64,
+    pub ascending: bool,
+}
+
+/// What a page read in windows found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Windowed<T> {
+    pub rows: Vec<T>,
+    /// How wide the last window was: where the next page starts.
+    pub width: u64,
+}
+
+/// Reads up to `limit` rows of `span` in page order, window by adjacent window, the first
+/// `width` wide. `read(window, wanted, bounded)` returns the first `wanted` rows of the
+/// inclusive window in page order; when `bounded` it must read at most [`WINDOW_ROWS`] rows
+/// (see [`bound`]) and fail with ClickHouse's row limit otherwise. A window of one value is read
+/// unbounded, however many rows it has.
+pub async fn read_windows<T, F, Fut>(
+    span: Span,
+    limit: u64,
+    width: u64,
+    mut read: F,
+) -> Result<Windowed<T>>
+where
+    F: FnMut((i64, i64), u64, bool) -> Fut,
+    Fut: Future<Output = Result<Vec<T>>>,
+{
+    let Span {
+        mut from,
+        mut to,
+        ascending,
+    } = span;
+    let mut width = width.max(1);
+    let mut rows = Vec::new();
+    while from <= to && (rows.len() as u64) < limit {
+        let reach = i64::try_from(width - 1).unwrap_or(i64::MAX);
+        let window = if ascending {
+            (from, from.saturating_add(reach).min(to))
+        } else {
+            (to.saturating_sub(reach).max(from), to)
+        };
+        let wanted = limit - rows.len() as u64;
+        let bounded = width > 1;
+        let found = match read(window, wanted, bounded).await {
+            Err(error) if bounded && error.is_row_limit() => {
+                width = (width / NARROWER).max(1);
+                continue;
+            }
+            found => found?,
+        };
+        width = next_width(width, found.len() as u64, wanted - found.len() as u64);
+        rows.extend(found);
+        if ascending {
+            if window.1 >= to {
+                break;
+            }
+            from = window.1 + 1;
+        } else {
+            if window.0 <= from {
+                break;
+            }
+            to = window.0 - 1;
+        }
+    }
+    Ok(Windowed { rows, width })
+}
+
+/// Bounds a window's query as [`read_windows`] asks when `bounded`.
+pub fn bound(query: clickhouse::query::Query, bounded: bool) -> clickhouse::query::Query {
+    if !bounded {
+        return query;
+    }
+    query
+        .with_setting("max_rows_to_read", WINDOW_ROWS.to_string())
+        .with_setting("read_overflow_mode", "throw")
+}
+
+/// The width after a window of `width` held `found` rows while `missing` are still missing:
+/// wide enough for them at the density seen (twice over), as wide at least and at most 64
+/// times as wide.
+fn next_width(width: u64, found: u64, missing: u64) -> u64 {
+    let factor = missing
+        .saturating_mul(2)
+        .checked_div(found)
+        .map_or(64, |factor| factor.clamp(1, 64));
+    width.saturating_mul(factor)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Error;
+
+    /// A sorted column, read as ClickHouse would, failing past `cap` rows when bounded.
+    fn column(
+        values: &[i64],
+        ascending: bool,
+        cap: usize,
+    ) -> impl FnMut((i64, i64), u64, bool) -> std::future::Ready<Result<Vec<i64>>> {
+        let mut values = values.to_vec();
+        values.sort_unstable();
+        if !ascending {
+            values.reverse();
+        }
+        move |(from, to), wanted, bounded| {
+            let within: Vec<i64> = values
+                .iter()
+                .copied()
+                .filter(|value| (from..=to).contains(value))
+                .collect();
+            std::future::ready(if bounded && within.len() > cap {
+                Err(Error::ClickHouse(clickhouse::error::Error::BadResponse(
+                    "Code: 158. DB::Exception: Limit for rows exceeded".to_owned(),
+                )))
+            } else {
+                Ok(within.into_iter().take(wanted as usize).collect())
+            })
+        }
+    }
+
+    #[test]
+    fn a_window_grows_to_hold_what_is_missing_at_the_density_it_saw() {
+        // 25 found, 75 missing: twice that at this density is six times as wide.
+        assert_eq!(next_width(10, 25, 75), 60);
+        // Nearly done: as wide.
+        assert_eq!(next_width(10, 100, 1), 10);
+        // Nothing, or next to nothing: 64 times as wide, at most.
+        assert_eq!(next_width(10, 0, 101), 640);
+        assert_eq!(next_width(10, 1, 100), 640);
+        assert_eq!(next_width(u64::MAX / 2, 0, 101), u64::MAX);
+    }
+
+    #[tokio::test]
+    async fn windows_walk_back_through_gaps_and_bursts_and_miss_nothing() {
+        // A quiet year, then a dense burst, then quiet again.
+        let mut values: Vec<i64> = (0..50).map(|i| i * 1_000_000_000).collect();
+        values.extend((0..5_000).map(|i| 60_000_000_000 + i));
+        values.extend((0..50).map(|i| 70_000_000_000 + i * 1_000_000_000));
+        let span = Span {
+            from: 0,
+            to: 200_000_000_000,
+            ascending: false,
+        };
+        let mut expected: Vec<i64> = values.iter().rev().copied().collect();
+        for limit in [1, 100, 5_100] {
+            let page = read_windows(span, limit, FIRST_WINDOW, column(&values, false, 500))
+                .await
+                .unwrap();
+            assert_eq!(page.rows, expected[..limit as usize]);
+        }
+        let ascending = Span {
+            ascending: true,
+            ..span
+        };
+        expected.reverse();
+        let page = read_windows(ascending, 200, FIRST_WINDOW, column(&values, true, 500))
+            .await
+            .unwrap();
+        assert_eq!(page.rows, expected[..200]);
+    }
+
+    #[tokio::test]
+    async fn a_single_value_with_more_rows_than_the_bound_is_read_whole() {
+        let values = vec![7; 1_000];
+        let span = Span {
+            from: 0,
+            to: 1_000_000,
+            ascending: true,
+        };
+        let page = read_windows(span, 2_000, 1_000_000, column(&values, true, 10))
+            .await
+            .unwrap();
+        assert_eq!(page.rows.len(), 1_000);
+    }
+
+    #[tokio::test]
+    async fn an_error_other_than_the_row_limit_is_returned() {
+        let span = Span {
+            from: 0,
+            to: 10,
+            ascending: true,
+        };
+        let failing = |_, _, _| {
+            std::future::ready(Err::<Vec<i64>, _>(Error::ClickHouse(
+                clickhouse::error::Error::BadResponse("Code: 60. no table".to_owned()),
+            )))
+        };
+        assert!(read_windows(span, 10, 5, failing).await.is_err());
+    }
+}
