@@ -1,4 +1,7 @@
-//! What the project's load generators share: realistic statements.
+//! What the project's load generators share: realistic statements, history to preload, and
+//! pages of `GET /xapi/statements` to measure.
+
+pub mod pages;
 
 use serde_json::{Value, json};
 
@@ -9,6 +12,8 @@ pub fn statement(index: usize, run_tag: &str) -> Value {
     let activity = index * 104_729 % 200;
     let competency = activity % 40;
     let raw = (index * 31 + learner) % 21;
+    // One registration per learner and competency: an attempt at a unit, as cmi5 players send.
+    let registration = registration(learner, competency);
     let passed = raw >= 14;
     json!({
         "actor": {
@@ -36,6 +41,7 @@ pub fn statement(index: usize, run_tag: &str) -> Value {
             "duration": format!("PT{}M{}S", index % 17, index % 60)
         },
         "context": {
+            "registration": registration,
             "platform": "learnstream-loadgen",
             "language": "en-US",
             "contextActivities": {
@@ -46,6 +52,23 @@ pub fn statement(index: usize, run_tag: &str) -> Value {
         },
         "timestamp": format!("2026-11-{:02}T{:02}:{:02}:{:02}Z", 1 + index % 28, index % 24, index % 60, (index / 60) % 60)
     })
+}
+
+/// The agent of learner `learner` (0..5,000) in [`statement`].
+pub fn learner_agent(learner: usize) -> Value {
+    json!({
+        "objectType": "Agent",
+        "account": {"homePage": "https://sis.district.example.org", "name": format!("s-{learner:05}")}
+    })
+}
+
+/// The registration of `learner`'s statements on `competency` (0..40) in [`statement`].
+pub fn registration(learner: usize, competency: usize) -> String {
+    uuid::Uuid::from_u128(
+        0x1ea5_0000_0000_4000_8000_0000_0000_0000 | (learner * 40 + competency) as u128,
+    )
+    .hyphenated()
+    .to_string()
 }
 
 /// Fills a tenant with history: generated statements (as [`statement`], each with an id of its

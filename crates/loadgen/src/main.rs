@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 use clap::Parser;
 use hdrhistogram::Histogram;
-use learnstream_loadgen::{preload, statement};
+use learnstream_loadgen::{pages, preload, statement};
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
@@ -81,6 +81,22 @@ struct Arguments {
     /// The LRS's `http.public_url`, for the authority of preloaded statements (default: `--url`).
     #[arg(long)]
     public_url: Option<String>,
+    /// After the POSTs, this many GETs of one page of `GET /xapi/statements` for each
+    /// `--page-filter`, `--concurrency` at a time.
+    #[arg(long, default_value_t = 0)]
+    pages: usize,
+    /// The pages to measure (repeat, or comma-separated; default: every filter).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    page_filter: Vec<pages::Filter>,
+    /// Statements per page.
+    #[arg(long, default_value_t = 100)]
+    page_limit: u64,
+    /// After the POSTs, page through up to this many statements by `more` links, checking each
+    /// comes once (newest first; `--page-through-ascending` for oldest first).
+    #[arg(long, default_value_t = 0)]
+    page_through: usize,
+    #[arg(long)]
+    page_through_ascending: bool,
 }
 
 #[tokio::main]
@@ -115,14 +131,15 @@ async fn main() -> anyhow::Result<()> {
         )
         .await?;
         report["preloaded"] = json!({"added": added, "seconds": started.elapsed().as_secs_f64()});
-        if arguments.statements == 0 {
-            report["stored"] = json!(preload::stored_count(config, &arguments.tenant).await?);
-            #[allow(clippy::print_stdout, reason = "the report is the program's output")]
-            {
-                println!("{}", serde_json::to_string_pretty(&report)?);
-            }
-            return Ok(());
+        report["stored"] = json!(preload::stored_count(config, &arguments.tenant).await?);
+    }
+    if arguments.statements == 0 {
+        read_pages(&arguments, &mut report).await?;
+        #[allow(clippy::print_stdout, reason = "the report is the program's output")]
+        {
+            println!("{}", serde_json::to_string_pretty(&report)?);
         }
+        return Ok(());
     }
     let run_tag = uuid::Uuid::new_v4().simple().to_string();
     let bodies: Vec<String> = (0..arguments.statements)
@@ -280,12 +297,63 @@ async fn main() -> anyhow::Result<()> {
         report["end_to_end_statements_per_second"] =
             json!(accepted_statements as f64 / total.as_secs_f64());
     }
+    read_pages(&arguments, &mut report).await?;
     #[allow(clippy::print_stdout, reason = "the report is the program's output")]
     {
         println!("{}", serde_json::to_string_pretty(&report)?);
     }
     if !failures.is_empty() {
         bail!("{} requests failed", failures.len());
+    }
+    Ok(())
+}
+
+/// Measures pages (`--pages`, `--page-through`) into `report`.
+async fn read_pages(arguments: &Arguments, report: &mut Value) -> anyhow::Result<()> {
+    if arguments.pages == 0 && arguments.page_through == 0 {
+        return Ok(());
+    }
+    let lrs = pages::Lrs {
+        client: reqwest::Client::builder()
+            .pool_max_idle_per_host(arguments.concurrency)
+            .timeout(pages::REQUEST_TIMEOUT)
+            .build()?,
+        endpoint: format!("{}/xapi/statements", arguments.url.trim_end_matches('/')),
+        user: arguments.user.clone(),
+        password: arguments.password.clone(),
+        version: arguments.xapi_version.clone(),
+    };
+    if arguments.pages > 0 {
+        let history = pages::History::of(&lrs).await?;
+        let filters = if arguments.page_filter.is_empty() {
+            pages::Filter::ALL.to_vec()
+        } else {
+            arguments.page_filter.clone()
+        };
+        let mut measured = Vec::new();
+        for filter in filters {
+            measured.push(
+                pages::measure(
+                    &lrs,
+                    filter,
+                    history,
+                    arguments.pages,
+                    arguments.concurrency,
+                    arguments.page_limit,
+                )
+                .await?,
+            );
+        }
+        report["pages"] = json!(measured);
+    }
+    if arguments.page_through > 0 {
+        report["page_through"] = pages::page_through(
+            &lrs,
+            arguments.page_through_ascending,
+            arguments.page_through,
+            arguments.page_limit,
+        )
+        .await?;
     }
     Ok(())
 }
