@@ -203,6 +203,13 @@ struct PageId {
     id: String,
 }
 
+/// Where a key's statements begin and end in `stored` (µs).
+#[derive(Debug, Clone, PartialEq, Eq, Row, Deserialize)]
+struct IndexBound {
+    first_us: u64,
+    last_us: u64,
+}
+
 /// Where a page ended.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Deserialize)]
 pub struct PagePosition {
@@ -247,8 +254,7 @@ const LOOKUP_BY_IDS: &str = include_str!("../../../schemas/clickhouse/queries/lo
 const VOID_LOOKUP: &str = include_str!("../../../schemas/clickhouse/queries/void_lookup.sql");
 const FILTER_MATCHES: &str = include_str!("../../../schemas/clickhouse/queries/filter_matches.sql");
 const PAGE_IDS: &str = include_str!("../../../schemas/clickhouse/queries/page_ids.sql");
-const INDEX_FIRST_MONTH: &str =
-    include_str!("../../../schemas/clickhouse/queries/index_first_month.sql");
+const INDEX_BOUNDS: &str = include_str!("../../../schemas/clickhouse/queries/index_bounds.sql");
 /// A key no statement has, for the filter slots a page does not use.
 const NO_KEY: &str = "-";
 const ATTACHMENTS_BY_SHA2: &str =
@@ -471,8 +477,21 @@ impl StatementStore {
                 width = after.window_us;
             }
         }
-        if query.ascending && query.since_us == 0 && query.after.is_none() {
-            from = from.max(self.first_month_us().await?);
+        // Only where every key has statements: a page starts at the newest (ascending: the
+        // oldest) statement they can have in common, and a key with none has an empty page.
+        let every_key: Vec<&str> = std::iter::once(scan.as_str())
+            .chain(keys.iter().map(String::as_str))
+            .collect();
+        let bounds = self.index_bounds(&query.tenant, &every_key).await?;
+        if bounds.len() < every_key.len() {
+            return Ok(StatementPage {
+                rows: Vec::new(),
+                window_us: width,
+            });
+        }
+        for bound in &bounds {
+            from = from.max(bound.first_us);
+            to = to.min(bound.last_us);
         }
         let span = Span {
             from: i64::try_from(from).unwrap_or(i64::MAX),
@@ -511,12 +530,14 @@ impl StatementStore {
         })
     }
 
-    /// Where the first month with any statement starts (µs), or 0.
-    async fn first_month_us(&self) -> Result<u64> {
+    /// Where the statements of each of `keys` that has any begin and end.
+    async fn index_bounds(&self, tenant: &str, keys: &[&str]) -> Result<Vec<IndexBound>> {
         Ok(self
             .client
-            .query(INDEX_FIRST_MONTH)
-            .fetch_one::<u64>()
+            .query(INDEX_BOUNDS)
+            .bind(tenant)
+            .bind(keys)
+            .fetch_all::<IndexBound>()
             .await?)
     }
 

@@ -16,7 +16,9 @@ pub const FIRST_WINDOW: u64 = 100_000;
 /// narrower, so that no query reads much more than its page.
 pub const WINDOW_ROWS: u64 = 100_000;
 /// How much narrower a window is read again when it would read more than [`WINDOW_ROWS`].
-const NARROWER: u64 = 16;
+/// Until a window finds a row, later windows stay below half the width that failed: the rows
+/// are within it, and growing past it again would fail again.
+const NARROWER: u64 = 4;
 
 /// Where a page may come from: the sort column's values `from..=to`, in page order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,6 +57,7 @@ where
         ascending,
     } = span;
     let mut width = width.max(1);
+    let mut ceiling = u64::MAX;
     let mut rows = Vec::new();
     while from <= to && (rows.len() as u64) < limit {
         let reach = i64::try_from(width - 1).unwrap_or(i64::MAX);
@@ -67,12 +70,16 @@ where
         let bounded = width > 1;
         let found = match read(window, wanted, bounded).await {
             Err(error) if bounded && error.is_row_limit() => {
+                ceiling = (width / 2).max(1);
                 width = (width / NARROWER).max(1);
                 continue;
             }
             found => found?,
         };
-        width = next_width(width, found.len() as u64, wanted - found.len() as u64);
+        if !found.is_empty() {
+            ceiling = u64::MAX;
+        }
+        width = next_width(width, found.len() as u64, wanted - found.len() as u64).min(ceiling);
         rows.extend(found);
         if ascending {
             if window.1 >= to {
@@ -181,6 +188,40 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(page.rows, expected[..200]);
+    }
+
+    #[tokio::test]
+    async fn a_burst_after_a_long_silence_is_found_by_halving_the_refused_windows() {
+        // 5,000 rows in 5 ms, then a day of silence before `to`, and a bound of 500 rows: the
+        // windows grow through the silence, overshoot into the burst and are refused, then
+        // halve towards its edge, a refusal for each halving, about log2(a day / 500 µs).
+        let values: Vec<i64> = (0..5_000).map(|i| 1_000_000_000 + i).collect();
+        let span = Span {
+            from: 0,
+            to: 1_000_000_000 + 86_400_000_000,
+            ascending: false,
+        };
+        let mut reads = 0;
+        let mut refused = 0;
+        let mut inner = column(&values, false, 500);
+        let page = read_windows(span, 101, FIRST_WINDOW, |window, wanted, bounded| {
+            reads += 1;
+            let answer = inner(window, wanted, bounded).into_inner();
+            if answer.is_err() {
+                refused += 1;
+            }
+            std::future::ready(answer)
+        })
+        .await
+        .unwrap();
+        let expected: Vec<i64> = values.iter().rev().take(101).copied().collect();
+        assert_eq!(page.rows, expected);
+        let halvings = (86_400_000_000_f64 / 500.0).log2().ceil() as usize;
+        assert!(
+            refused <= halvings,
+            "{refused} of {reads} windows were refused"
+        );
+        assert!(reads <= 2 * halvings, "{reads} windows were read");
     }
 
     #[tokio::test]
