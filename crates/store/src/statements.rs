@@ -173,7 +173,7 @@ struct StoredKey {
 }
 
 /// One page of `GET /xapi/statements` in the terms of the statements table
-/// (`schemas/clickhouse/queries/page_ids.sql`). Empty filter strings match everything.
+/// (`schemas/clickhouse/queries/page.sql`). Empty filter strings match everything.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PageQuery {
     pub tenant: String,
@@ -195,19 +195,24 @@ pub struct PageQuery {
     pub limit: u64,
 }
 
-/// One statement of a page, before its `raw` is read.
-#[derive(Debug, Clone, PartialEq, Eq, Row, Deserialize)]
-struct PageId {
-    stored_us: u64,
-    sort_key: i64,
-    id: String,
-}
-
-/// Where a key's statements begin and end in `stored` (µs).
+/// Where a key's statements begin and end in `stored` (µs), and about how many there are.
 #[derive(Debug, Clone, PartialEq, Eq, Row, Deserialize)]
 struct IndexBound {
     first_us: u64,
     last_us: u64,
+    statements: u64,
+}
+
+impl IndexBound {
+    /// How wide a window holds `limit` of this key's statements twice over, at their mean
+    /// density: the width a first page starts with, so that a sparse key (a learner, a
+    /// registration) is read in one window or two and a dense one is not read wholesale.
+    fn width_for(&self, limit: u64) -> u64 {
+        let span = self.last_us.saturating_sub(self.first_us).saturating_add(1);
+        let wanted = u128::from(limit.max(1)) * 2;
+        let width = u128::from(span) * wanted / u128::from(self.statements.max(1));
+        u64::try_from(width).unwrap_or(u64::MAX).clamp(1, span)
+    }
 }
 
 /// Where a page ended.
@@ -253,10 +258,16 @@ const LOOKUP_BY_ID: &str = include_str!("../../../schemas/clickhouse/queries/loo
 const LOOKUP_BY_IDS: &str = include_str!("../../../schemas/clickhouse/queries/lookup_by_ids.sql");
 const VOID_LOOKUP: &str = include_str!("../../../schemas/clickhouse/queries/void_lookup.sql");
 const FILTER_MATCHES: &str = include_str!("../../../schemas/clickhouse/queries/filter_matches.sql");
-const PAGE_IDS: &str = include_str!("../../../schemas/clickhouse/queries/page_ids.sql");
+const PAGE: &str = include_str!("../../../schemas/clickhouse/queries/page.sql");
+/// The key of every statement in `statement_index` and its bounds (migration 010).
+const UNFILTERED: &str = "";
+/// `max_threads` of a page's queries: they read a few granules each, which one thread reads
+/// with the least overhead, leaving the other cores to concurrent requests.
+const PAGE_THREADS: &str = "1";
+const PAGE_UNFILTERED: &str =
+    include_str!("../../../schemas/clickhouse/queries/page_unfiltered.sql");
 const INDEX_BOUNDS: &str = include_str!("../../../schemas/clickhouse/queries/index_bounds.sql");
 /// A key no statement has, for the filter slots a page does not use.
-const NO_KEY: &str = "-";
 const ATTACHMENTS_BY_SHA2: &str =
     include_str!("../../../schemas/clickhouse/queries/attachments_by_sha2.sql");
 const VOID_STATEMENTS: &str =
@@ -441,9 +452,12 @@ impl StatementStore {
         Ok(read)
     }
 
-    /// One page of statements, in `stored` order: the ids from `statement_index`, window by
-    /// window of `stored` ([`read_windows`]), so each read is of about a page of index rows,
-    /// however long the history; then the statements by id from the lookup table.
+    /// One page of statements, in `stored` order, window by window of `stored`
+    /// ([`read_windows`]), each window one query that reads the index rows of its window
+    /// (`statement_index`) and the statements it returns (`statement_pages`), however long the
+    /// history. A first page starts at the newest (ascending: the oldest) statement its filters
+    /// can have in common and with a window sized for their density (`statement_index_bounds`);
+    /// a filter without statements has an empty page at once.
     pub async fn page(&self, query: &PageQuery) -> Result<StatementPage> {
         let mut keys: Vec<String> = [
             ("registration", &query.registration),
@@ -457,15 +471,31 @@ impl StatementStore {
         .filter(|(_, value)| !value.is_empty())
         .map(|(kind, value)| format!("{kind} {value}"))
         .collect();
-        let scan = if keys.is_empty() {
-            String::new()
-        } else {
-            keys.remove(0)
-        };
-        // Where the page may come from: (since, until], and past the previous page's end.
+        if keys.is_empty() {
+            keys.push(UNFILTERED.to_owned());
+        }
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let bounds = self.index_bounds(&query.tenant, &keys).await?;
+        if bounds.len() < keys.len() {
+            return Ok(StatementPage {
+                rows: Vec::new(),
+                window_us: FIRST_WINDOW,
+            });
+        }
+        // Where the page may come from: (since, until], within every key's statements, and
+        // past the previous page's end.
         let mut from = query.since_us.saturating_add(1);
         let mut to = query.until_us;
-        let mut width = FIRST_WINDOW;
+        for bound in &bounds {
+            from = from.max(bound.first_us);
+            to = to.min(bound.last_us);
+        }
+        // The sparsest key decides: the page needs statements of every key.
+        let mut width = bounds
+            .iter()
+            .map(|bound| bound.width_for(query.limit))
+            .max()
+            .unwrap_or(FIRST_WINDOW);
         if let Some(after) = &query.after {
             let stored = after.sort_key.unsigned_abs();
             if query.ascending {
@@ -477,53 +507,16 @@ impl StatementStore {
                 width = after.window_us;
             }
         }
-        // Only where every key has statements: a page starts at the newest (ascending: the
-        // oldest) statement they can have in common, and a key with none has an empty page.
-        let every_key: Vec<&str> = std::iter::once(scan.as_str())
-            .chain(keys.iter().map(String::as_str))
-            .collect();
-        let bounds = self.index_bounds(&query.tenant, &every_key).await?;
-        if bounds.len() < every_key.len() {
-            return Ok(StatementPage {
-                rows: Vec::new(),
-                window_us: width,
-            });
-        }
-        for bound in &bounds {
-            from = from.max(bound.first_us);
-            to = to.min(bound.last_us);
-        }
         let span = Span {
             from: i64::try_from(from).unwrap_or(i64::MAX),
             to: i64::try_from(to).unwrap_or(i64::MAX),
             ascending: query.ascending,
         };
-        let Windowed { rows: ids, width } =
+        let Windowed { rows, width } =
             read_windows(span, query.limit, width, |window, wanted, bounded| {
-                self.page_ids(query, &scan, &keys, window, wanted, bounded)
+                self.page_window(query, &keys, window, wanted, bounded)
             })
             .await?;
-        let wanted: Vec<Uuid> = ids
-            .iter()
-            .filter_map(|row| Uuid::try_parse(&row.id).ok())
-            .collect();
-        let mut raw: std::collections::HashMap<String, String> = self
-            .statements_by_ids(&query.tenant, &wanted)
-            .await?
-            .into_iter()
-            .map(|stored| (stored.id, stored.raw))
-            .collect();
-        let rows = ids
-            .into_iter()
-            .filter_map(|row| {
-                Some(PageRow {
-                    raw: raw.remove(&row.id)?,
-                    stored_us: row.stored_us,
-                    sort_key: row.sort_key,
-                    id: row.id,
-                })
-            })
-            .collect();
         Ok(StatementPage {
             rows,
             window_us: width,
@@ -537,48 +530,55 @@ impl StatementStore {
             .query(INDEX_BOUNDS)
             .bind(tenant)
             .bind(keys)
+            .with_setting("max_threads", PAGE_THREADS)
             .fetch_all::<IndexBound>()
             .await?)
     }
 
-    /// The ids of one page within one window of `stored`, in page order.
-    async fn page_ids(
+    /// The statements of one page within one window of `stored`, in page order.
+    async fn page_window(
         &self,
         query: &PageQuery,
-        scan: &str,
-        others: &[String],
+        keys: &[&str],
         (from, to): (i64, i64),
         limit: u64,
         bounded: bool,
-    ) -> Result<Vec<PageId>> {
+    ) -> Result<Vec<PageRow>> {
         let direction: i64 = if query.ascending { 1 } else { -1 };
         let (after_key, after_id) = match &query.after {
             Some(position) => (position.sort_key, position.id.as_str()),
             None => (i64::MIN, ""),
         };
-        let mut sql = self
-            .client
-            .query(PAGE_IDS)
-            .bind(direction)
-            .bind(&query.tenant)
-            .bind(scan)
-            .bind(from)
-            .bind(to);
-        for slot in 0..3 {
-            let key = others.get(slot);
-            sql = sql
-                .bind(u8::from(key.is_some()))
+        let sql = if keys == [UNFILTERED] {
+            self.client
+                .query(PAGE_UNFILTERED)
+                .bind(direction)
                 .bind(&query.tenant)
-                .bind(key.map_or(NO_KEY, String::as_str))
-                .bind(from)
-                .bind(to);
-        }
-        sql = sql
+                .bind(&query.tenant)
+        } else {
+            self.client
+                .query(PAGE)
+                .bind(direction)
+                .bind(&query.tenant)
+                .bind(&query.tenant)
+                .bind(keys)
+        };
+        let sql = sql.bind(from).bind(to);
+        let sql = if keys == [UNFILTERED] {
+            sql
+        } else {
+            sql.bind(keys.len() as u64)
+        };
+        let sql = sql
+            .bind(direction)
             .bind(after_key)
+            .bind(direction)
             .bind(after_key)
             .bind(after_id)
-            .bind(limit);
-        Ok(bound(sql, bounded).fetch_all::<PageId>().await?)
+            .bind(direction)
+            .bind(limit)
+            .with_setting("max_threads", PAGE_THREADS);
+        Ok(bound(sql, bounded).fetch_all::<PageRow>().await?)
     }
 
     /// Records voiding statements whose targets are not stored yet.
