@@ -267,7 +267,6 @@ const PAGE_THREADS: &str = "1";
 const PAGE_UNFILTERED: &str =
     include_str!("../../../schemas/clickhouse/queries/page_unfiltered.sql");
 const INDEX_BOUNDS: &str = include_str!("../../../schemas/clickhouse/queries/index_bounds.sql");
-/// A key no statement has, for the filter slots a page does not use.
 const ATTACHMENTS_BY_SHA2: &str =
     include_str!("../../../schemas/clickhouse/queries/attachments_by_sha2.sql");
 const VOID_STATEMENTS: &str =
@@ -490,12 +489,6 @@ impl StatementStore {
             from = from.max(bound.first_us);
             to = to.min(bound.last_us);
         }
-        // The sparsest key decides: the page needs statements of every key.
-        let mut width = bounds
-            .iter()
-            .map(|bound| bound.width_for(query.limit))
-            .max()
-            .unwrap_or(FIRST_WINDOW);
         if let Some(after) = &query.after {
             let stored = after.sort_key.unsigned_abs();
             if query.ascending {
@@ -503,10 +496,17 @@ impl StatementStore {
             } else {
                 to = to.min(stored);
             }
-            if after.window_us > 0 {
-                width = after.window_us;
-            }
         }
+        // A next page goes on with the previous page's last width; a first page starts with
+        // one sized for the sparsest key, since the page needs statements of every key.
+        let width = match &query.after {
+            Some(after) if after.window_us > 0 => after.window_us,
+            _ => bounds
+                .iter()
+                .map(|bound| bound.width_for(query.limit))
+                .max()
+                .unwrap_or(FIRST_WINDOW),
+        };
         let span = Span {
             from: i64::try_from(from).unwrap_or(i64::MAX),
             to: i64::try_from(to).unwrap_or(i64::MAX),
@@ -549,26 +549,22 @@ impl StatementStore {
             Some(position) => (position.sort_key, position.id.as_str()),
             None => (i64::MIN, ""),
         };
-        let sql = if keys == [UNFILTERED] {
-            self.client
-                .query(PAGE_UNFILTERED)
-                .bind(direction)
-                .bind(&query.tenant)
-                .bind(&query.tenant)
-        } else {
-            self.client
-                .query(PAGE)
-                .bind(direction)
-                .bind(&query.tenant)
-                .bind(&query.tenant)
-                .bind(keys)
-        };
-        let sql = sql.bind(from).bind(to);
-        let sql = if keys == [UNFILTERED] {
-            sql
-        } else {
-            sql.bind(keys.len() as u64)
-        };
+        // The same query but for where the page's statements come from: the filters' keys
+        // in statement_index, or every statement in statement_pages itself.
+        let unfiltered = keys == [UNFILTERED];
+        let mut sql = self
+            .client
+            .query(if unfiltered { PAGE_UNFILTERED } else { PAGE })
+            .bind(direction)
+            .bind(&query.tenant)
+            .bind(&query.tenant);
+        if !unfiltered {
+            sql = sql.bind(keys);
+        }
+        sql = sql.bind(from).bind(to);
+        if !unfiltered {
+            sql = sql.bind(keys.len() as u64);
+        }
         let sql = sql
             .bind(direction)
             .bind(after_key)
@@ -674,4 +670,34 @@ fn id_chunks(statement_ids: &[Uuid]) -> impl Iterator<Item = Vec<String>> {
         .map(|chunk| chunk.iter().map(|id| id.hyphenated().to_string()).collect())
         .collect();
     chunks.into_iter()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::IndexBound;
+
+    fn bound(first_us: u64, last_us: u64, statements: u64) -> IndexBound {
+        IndexBound {
+            first_us,
+            last_us,
+            statements,
+        }
+    }
+
+    #[test]
+    fn a_first_window_holds_twice_a_page_at_the_keys_mean_density() {
+        // 10,000 statements over 1,000,001 µs: 200 of them in about 20,000 µs.
+        assert_eq!(bound(0, 1_000_000, 10_000).width_for(100), 20_000);
+        // A key with fewer statements than twice a page is read in one window: all of it.
+        assert_eq!(bound(5, 1_000_004, 150).width_for(100), 1_000_000);
+        // One instant, or a count not yet merged to anything, still gives a window.
+        assert_eq!(bound(7, 7, 500).width_for(100), 1);
+        assert_eq!(bound(0, 99, 0).width_for(100), 100);
+        // The widest span times a large page does not overflow.
+        assert_eq!(
+            bound(0, u64::MAX - 1, 1).width_for(500),
+            u64::MAX,
+            "clamped to the span"
+        );
+    }
 }
