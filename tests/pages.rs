@@ -1,9 +1,9 @@
 //! Pages of statements read from the real ClickHouse over a history shaped to catch a page that
 //! walks its windows wrong: a quiet month a year ago, a dense burst a minute ago, and a day of
 //! silence before `until`. The history is written as the sink writes it, so the index views
-//! (statement_index, and its bounds, a view of a view) are what fill the page's tables.
+//! (statement_keys, statement_index_bounds, statement_pages) are what fill the page's tables.
 
-use learnstream_store::{PageQuery, StatementPage, StatementRow, StatementStore, migrate};
+use learnstream_store::{PagePosition, PageQuery, StatementRow, StatementStore, migrate};
 use learnstream_tests::{drop_database, isolated_config, kafka_brokers, statement};
 use learnstream_xapi::{Authority, NormalizeContext, XapiVersion, normalize_body};
 use serde_json::{Value, json};
@@ -60,7 +60,9 @@ fn micros(time: OffsetDateTime) -> u64 {
     u64::try_from(time.unix_timestamp_nanos() / 1_000).expect("after 1970")
 }
 
-/// Every page of `query`, following each page's position as a `more` link does.
+/// Every page of `query`, following each page's position as a `more` link does, each next page
+/// also read from a position without the far end the first page found (`far_us` 0, as a link
+/// of an earlier release), which must find the same statements after reading the bounds again.
 async fn page_through(
     store: &StatementStore,
     mut query: PageQuery,
@@ -68,16 +70,26 @@ async fn page_through(
     let mut seen = Vec::new();
     let mut pages = 0;
     loop {
-        let StatementPage { rows, window_us } = store.page(&query).await?;
+        let page = store.page(&query).await?;
+        if let Some(after) = &query.after {
+            assert!(after.far_us > 0, "a position carries the far end");
+            let mut without = query.clone();
+            without.after = Some(PagePosition {
+                far_us: 0,
+                ..after.clone()
+            });
+            assert_eq!(store.page(&without).await?.rows, page.rows);
+        }
+        let rows = &page.rows;
         assert!(
             rows.len() as u64 <= query.limit,
             "a page holds at most its limit"
         );
         pages += 1;
         let Some(last) = rows.last() else { break };
-        query.after = Some(last.position(window_us));
+        query.after = Some(last.position(&page));
         let full = rows.len() as u64 == query.limit;
-        seen.extend(rows.into_iter().map(|row| (row.stored_us, row.id)));
+        seen.extend(rows.iter().map(|row| (row.stored_us, row.id.clone())));
         if !full {
             break;
         }

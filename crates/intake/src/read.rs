@@ -77,18 +77,18 @@ pub(crate) async fn get_statements(
             let consistent_through = state.progress().consistent_through();
             let page = page.bounded_by(consistent_through);
             let query = page.query(&principal.tenant);
-            let found = state
+            let mut found = state
                 .store_gate()
                 .read(
                     "the statement store cannot be read",
                     state.store().page(&query),
                 )
                 .await?;
-            let mut rows = found.rows;
+            let mut rows = std::mem::take(&mut found.rows);
             let more = if rows.len() as u64 > page.limit() {
                 rows.truncate(page.limit() as usize);
                 rows.last()
-                    .map(|last| page.more_token(last.position(found.window_us), output))
+                    .map(|last| page.more_token(last.position(&found), output))
             } else {
                 None
             };

@@ -179,7 +179,9 @@ pub struct PageQuery {
     pub tenant: String,
     /// Only statements stored after this (µs since the epoch; exclusive).
     pub since_us: u64,
-    /// Only statements stored at or before this (µs since the epoch; inclusive).
+    /// Only statements stored at or before this (µs since the epoch; inclusive). At most the
+    /// Consistent-Through of the first page, when every statement stored up to it is in
+    /// ClickHouse: a next page relies on it to keep the far end the first page found.
     pub until_us: u64,
     pub verb: String,
     pub registration: String,
@@ -224,6 +226,11 @@ pub struct PagePosition {
     /// looking, as the statements are likely as dense there. 0: the first window's width.
     #[serde(default)]
     pub window_us: u64,
+    /// Where the page's span ends on the far side (µs of `stored`: its oldest end, or its newest
+    /// when ascending), as the first page found it, so that a next page need not read the
+    /// keys' bounds again. 0: unknown, read them.
+    #[serde(default)]
+    pub far_us: u64,
 }
 
 /// One page of statements, in page order.
@@ -232,6 +239,8 @@ pub struct StatementPage {
     pub rows: Vec<PageRow>,
     /// How wide the last window read was (µs).
     pub window_us: u64,
+    /// Where the page's span ends on the far side ([`PagePosition::far_us`]).
+    pub far_us: u64,
 }
 
 /// One statement of a page.
@@ -244,12 +253,13 @@ pub struct PageRow {
 }
 
 impl PageRow {
-    /// Where a page that ends with this statement ends, its last window `window_us` wide.
-    pub fn position(&self, window_us: u64) -> PagePosition {
+    /// Where a page of `page` that ends with this statement ends.
+    pub fn position(&self, page: &StatementPage) -> PagePosition {
         PagePosition {
             sort_key: self.sort_key,
             id: self.id.clone(),
-            window_us,
+            window_us: page.window_us,
+            far_us: page.far_us,
         }
     }
 }
@@ -259,7 +269,8 @@ const LOOKUP_BY_IDS: &str = include_str!("../../../schemas/clickhouse/queries/lo
 const VOID_LOOKUP: &str = include_str!("../../../schemas/clickhouse/queries/void_lookup.sql");
 const FILTER_MATCHES: &str = include_str!("../../../schemas/clickhouse/queries/filter_matches.sql");
 const PAGE: &str = include_str!("../../../schemas/clickhouse/queries/page.sql");
-/// The key of every statement in `statement_index` and its bounds (migration 010).
+/// The key of every statement in `statement_index_bounds` (migration 012); an unfiltered page
+/// reads `statement_pages` alone.
 const UNFILTERED: &str = "";
 /// `max_threads` of a page's queries: they read a few granules each, which one thread reads
 /// with the least overhead, leaving the other cores to concurrent requests.
@@ -453,7 +464,7 @@ impl StatementStore {
 
     /// One page of statements, in `stored` order, window by window of `stored`
     /// ([`read_windows`]), each window one query that reads the index rows of its window
-    /// (`statement_index`) and the statements it returns (`statement_pages`), however long the
+    /// (`statement_keys`) and the statements it returns (`statement_pages`), however long the
     /// history. A first page starts at the newest (ascending: the oldest) statement its filters
     /// can have in common and with a window sized for their density (`statement_index_bounds`);
     /// a filter without statements has an empty page at once.
@@ -474,21 +485,52 @@ impl StatementStore {
             keys.push(UNFILTERED.to_owned());
         }
         let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
-        let bounds = self.index_bounds(&query.tenant, &keys).await?;
-        if bounds.len() < keys.len() {
-            return Ok(StatementPage {
-                rows: Vec::new(),
-                window_us: FIRST_WINDOW,
-            });
-        }
-        // Where the page may come from: (since, until], within every key's statements, and
-        // past the previous page's end.
-        let mut from = query.since_us.saturating_add(1);
-        let mut to = query.until_us;
-        for bound in &bounds {
-            from = from.max(bound.first_us);
-            to = to.min(bound.last_us);
-        }
+        // Where the page may come from, and how wide its first window is. A next page has both
+        // from its position: where the first page found the span's far end, and the last
+        // window's width. A first page (or a position without them) reads the keys' bounds:
+        // within every key's statements, the first window sized for the sparsest key, since
+        // the page needs statements of every key.
+        let (mut from, mut to, width) = match &query.after {
+            Some(after) if after.far_us > 0 && after.window_us > 0 => {
+                if query.ascending {
+                    (0, after.far_us, after.window_us)
+                } else {
+                    (after.far_us, u64::MAX, after.window_us)
+                }
+            }
+            after => {
+                let bounds = self.index_bounds(&query.tenant, &keys).await?;
+                if bounds.len() < keys.len() {
+                    return Ok(StatementPage {
+                        rows: Vec::new(),
+                        window_us: FIRST_WINDOW,
+                        far_us: 0,
+                    });
+                }
+                let from = bounds.iter().map(|bound| bound.first_us).max().unwrap_or(0);
+                let to = bounds
+                    .iter()
+                    .map(|bound| bound.last_us)
+                    .min()
+                    .unwrap_or(u64::MAX);
+                let width = match after {
+                    Some(after) if after.window_us > 0 => after.window_us,
+                    _ => bounds
+                        .iter()
+                        .map(|bound| bound.width_for(query.limit))
+                        .max()
+                        .unwrap_or(FIRST_WINDOW),
+                };
+                (from, to, width)
+            }
+        };
+        // Within (since, until]. The far end is final here: the keys' bounds were read with
+        // every statement stored up to `until` (Consistent-Through) in ClickHouse, so a
+        // statement that arrives later is stored after it, outside every page of this query.
+        from = from.max(query.since_us.saturating_add(1));
+        to = to.min(query.until_us);
+        let far_us = if query.ascending { to } else { from };
+        // Past the previous page's end.
         if let Some(after) = &query.after {
             let stored = after.sort_key.unsigned_abs();
             if query.ascending {
@@ -497,16 +539,6 @@ impl StatementStore {
                 to = to.min(stored);
             }
         }
-        // A next page goes on with the previous page's last width; a first page starts with
-        // one sized for the sparsest key, since the page needs statements of every key.
-        let width = match &query.after {
-            Some(after) if after.window_us > 0 => after.window_us,
-            _ => bounds
-                .iter()
-                .map(|bound| bound.width_for(query.limit))
-                .max()
-                .unwrap_or(FIRST_WINDOW),
-        };
         let span = Span {
             from: i64::try_from(from).unwrap_or(i64::MAX),
             to: i64::try_from(to).unwrap_or(i64::MAX),
@@ -520,6 +552,7 @@ impl StatementStore {
         Ok(StatementPage {
             rows,
             window_us: width,
+            far_us,
         })
     }
 
@@ -550,7 +583,7 @@ impl StatementStore {
             None => (i64::MIN, ""),
         };
         // The same query but for where the page's statements come from: the filters' keys
-        // in statement_index, or every statement in statement_pages itself.
+        // in statement_keys, or every statement in statement_pages itself.
         let unfiltered = keys == [UNFILTERED];
         let mut sql = self
             .client
