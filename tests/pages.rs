@@ -86,8 +86,8 @@ async fn page_through(
             "a page holds at most its limit"
         );
         pages += 1;
-        let Some(last) = rows.last() else { break };
-        query.after = Some(last.position(&page));
+        let Some(end) = page.end() else { break };
+        query.after = Some(end);
         let full = rows.len() as u64 == query.limit;
         seen.extend(rows.iter().map(|row| (row.stored_us, row.id.clone())));
         if !full {

@@ -84,14 +84,13 @@ pub(crate) async fn get_statements(
                     state.store().page(&query),
                 )
                 .await?;
-            let mut rows = std::mem::take(&mut found.rows);
-            let more = if rows.len() as u64 > page.limit() {
-                rows.truncate(page.limit() as usize);
-                rows.last()
-                    .map(|last| page.more_token(last.position(&found), output))
+            let more = if found.rows.len() as u64 > page.limit() {
+                found.rows.truncate(page.limit() as usize);
+                found.end().map(|end| page.more_token(end, output))
             } else {
                 None
             };
+            let rows = found.rows;
             let mut statements = Vec::with_capacity(rows.len());
             for row in &rows {
                 statements.push(output.render(&row.raw, &languages)?);

@@ -252,15 +252,16 @@ pub struct PageRow {
     pub id: String,
 }
 
-impl PageRow {
-    /// Where a page of `page` that ends with this statement ends.
-    pub fn position(&self, page: &StatementPage) -> PagePosition {
-        PagePosition {
-            sort_key: self.sort_key,
-            id: self.id.clone(),
-            window_us: page.window_us,
-            far_us: page.far_us,
-        }
+impl StatementPage {
+    /// Where this page ends, after its last statement: where its next page starts. None for
+    /// an empty page.
+    pub fn end(&self) -> Option<PagePosition> {
+        self.rows.last().map(|last| PagePosition {
+            sort_key: last.sort_key,
+            id: last.id.clone(),
+            window_us: self.window_us,
+            far_us: self.far_us,
+        })
     }
 }
 
