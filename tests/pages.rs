@@ -1,7 +1,8 @@
 //! Pages of statements read from the real ClickHouse over a history shaped to catch a page that
 //! walks its windows wrong: a quiet month a year ago, a dense burst a minute ago, and a day of
-//! silence before `until`. The history is written as the sink writes it, so the index views
-//! (statement_keys, statement_index_bounds, statement_pages) are what fill the page's tables.
+//! silence before `until`; and a few statements after three quiet hours. The history is written
+//! as the sink writes it, so the index views (statement_keys, statement_index_bounds,
+//! statement_hours, statement_pages) are what fill the page's tables.
 
 use learnstream_store::{PagePosition, PageQuery, StatementRow, StatementStore, migrate};
 use learnstream_tests::{drop_database, isolated_config, kafka_brokers, statement};
@@ -18,6 +19,7 @@ struct Expected {
     stored_us: u64,
     id: String,
     verb: String,
+    agents: Vec<String>,
 }
 
 /// Rows for `count` statements stored together at `stored`, as one request's are.
@@ -52,6 +54,7 @@ fn expected(rows: &[StatementRow]) -> Vec<Expected> {
             stored_us: row.stored_us,
             id: row.statement_id.hyphenated().to_string(),
             verb: row.verb_id.clone(),
+            agents: row.match_agents.clone(),
         })
         .collect()
 }
@@ -223,5 +226,117 @@ async fn pages_walk_quiet_years_bursts_and_silences_and_return_every_statement_o
         .await?;
     assert!(elsewhere.rows.is_empty());
 
+    drop_database(&config).await
+}
+
+#[tokio::test]
+async fn a_first_page_after_a_quiet_spell_crosses_it_to_the_history_before_and_misses_nothing()
+-> anyhow::Result<()> {
+    let config = isolated_config(&kafka_brokers());
+    migrate(&config.clickhouse).await?;
+    let store = StatementStore::new(&config.clickhouse);
+
+    // A dense hour three hours ago (1,500 statements in 15 requests a millisecond apart), three
+    // hours of silence, then 11 statements: the first page's windows find the 11, ask the
+    // keys' hours (statement_hours) where the rest are, and cross the silence to them.
+    let now = OffsetDateTime::now_utc();
+    let dense = now - Duration::hours(3);
+    let mut history = Vec::new();
+    for request in 0..15 {
+        let rows = body_at(
+            dense + Duration::milliseconds(request),
+            100,
+            &["answered", "experienced"],
+        )?;
+        history.extend(expected(&rows));
+        store.insert(&rows).await?;
+    }
+    for second in 0..11 {
+        let rows = body_at(now - Duration::seconds(11 - second), 1, &["answered"])?;
+        history.extend(expected(&rows));
+        store.insert(&rows).await?;
+    }
+    let query = PageQuery {
+        tenant: TENANT.to_owned(),
+        until_us: micros(now + Duration::minutes(1)),
+        limit: 100,
+        ..PageQuery::default()
+    };
+    let first = store.page(&query).await?;
+    let newest: Vec<(u64, String)> = in_page_order(&history, false)
+        .into_iter()
+        .take(100)
+        .collect();
+    let got: Vec<(u64, String)> = first
+        .rows
+        .iter()
+        .map(|row| (row.stored_us, row.id.clone()))
+        .collect();
+    assert_eq!(got, newest, "the 11 and the newest 89 before the silence");
+
+    // Every statement once, both ways, unfiltered and by one filter; and a page whose keys
+    // have statements on both sides of the silence but none in common after it.
+    for ascending in [false, true] {
+        let (seen, _) = page_through(
+            &store,
+            PageQuery {
+                ascending,
+                ..query.clone()
+            },
+        )
+        .await?;
+        assert_eq!(
+            seen,
+            in_page_order(&history, ascending),
+            "ascending {ascending}"
+        );
+    }
+    for verb in ["answered", "experienced"] {
+        let verb = format!("http://adlnet.gov/expapi/verbs/{verb}");
+        let (seen, _) = page_through(
+            &store,
+            PageQuery {
+                verb: verb.clone(),
+                ..query.clone()
+            },
+        )
+        .await?;
+        let matching: Vec<Expected> = history
+            .iter()
+            .filter(|statement| statement.verb == verb)
+            .cloned()
+            .collect();
+        assert!(!matching.is_empty());
+        assert_eq!(seen, in_page_order(&matching, false), "{verb}");
+    }
+    // Learner 0 posted the 11 (answered) and has statements of both verbs before the silence.
+    let learner = "mbox:mailto:learner0@school.example.org";
+    let (seen, _) = page_through(
+        &store,
+        PageQuery {
+            verb: "http://adlnet.gov/expapi/verbs/experienced".to_owned(),
+            agent: learner.to_owned(),
+            ..query.clone()
+        },
+    )
+    .await?;
+    let matching: Vec<Expected> = history
+        .iter()
+        .filter(|statement| {
+            statement.verb.ends_with("/experienced")
+                && statement.agents.iter().any(|agent| agent == learner)
+        })
+        .cloned()
+        .collect();
+    assert_eq!(
+        matching.len(),
+        15 * 7,
+        "{learner}: experienced, 7 of each request"
+    );
+    assert_eq!(
+        seen,
+        in_page_order(&matching, false),
+        "{learner}: experienced"
+    );
     drop_database(&config).await
 }

@@ -7,7 +7,7 @@ use futures::future::BoxFuture;
 use futures::{FutureExt as _, StreamExt as _, TryStreamExt as _};
 use serde::{Deserialize, Serialize};
 
-use learnstream_store::{FIRST_WINDOW, Span, Windowed, bound, read_windows};
+use learnstream_store::{FIRST_WINDOW, Reach, Span, Windowed, bound, read_windows};
 
 use crate::evidence::Alignment;
 use crate::{ClickHouseConfig, Result};
@@ -249,6 +249,8 @@ impl AnalyticsStore {
 
     /// One page of a learner's statement ids, newest first, before `before` if given: window
     /// by window of `timestamp` ([`read_windows`]), the first `width` wide (0: the default).
+    /// There is no index of a learner's density to ask, so windows grow blind: through a quiet
+    /// spell they can overshoot into the learner's history, which bounds what they read.
     pub async fn learner_statement_page(
         &self,
         tenant: &str,
@@ -268,8 +270,11 @@ impl AnalyticsStore {
             ascending: false,
         };
         let width = if width == 0 { FIRST_WINDOW } else { width };
-        Ok(
-            read_windows(span, limit, width, |(from, to), wanted, bounded| {
+        Ok(read_windows(
+            span,
+            limit,
+            width,
+            |(from, to), wanted, bounded| {
                 let query = self
                     .client
                     .query(LEARNER_STATEMENT_PAGE)
@@ -281,9 +286,10 @@ impl AnalyticsStore {
                     .bind(before_id)
                     .bind(wanted);
                 async move { Ok(bound(query, bounded).fetch_all().await?) }
-            })
-            .await?,
+            },
+            |_, _, _| std::future::ready(Ok(Reach::Unknown)),
         )
+        .await?)
     }
 
     pub async fn alignments(&self, tenant: &str) -> Result<Vec<Alignment>> {

@@ -2,7 +2,7 @@ use clickhouse::Row;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::windows::{FIRST_WINDOW, Span, Windowed, bound, read_windows};
+use crate::windows::{FIRST_WINDOW, Reach, Span, Windowed, bound, read_windows};
 use crate::{ClickHouseConfig, Result};
 
 /// One row of the `statements` table (`schemas/clickhouse/001_statements.sql`); field order is
@@ -217,6 +217,149 @@ impl IndexBound {
     }
 }
 
+/// How many hours of `stored` a reach looks at, from the near end of what is left of a page's
+/// span: 30 days, a few hundred rows of a key at most. A silence longer than that is crossed a
+/// reach at a time.
+const REACH_HOURS: u64 = 720;
+const HOUR_US: u64 = 3_600_000_000;
+
+/// One hour of one of a page's keys (its position in the keys, from 1) with statements, and
+/// where they begin and end in it (`queries/page_reach.sql`).
+#[derive(Debug, Clone, PartialEq, Eq, Row, Deserialize)]
+struct KeyHour {
+    key_index: u32,
+    first_us: u64,
+    last_us: u64,
+    statements: u64,
+}
+
+/// Of a key's hours within the range a reach looks at, taken in page order, the hour in which
+/// they come to hold what a page is missing (or the last of them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct KeyReach {
+    /// The hour's first and last `stored` and its count.
+    reach_first_us: u64,
+    reach_last_us: u64,
+    reach_statements: u64,
+    /// How many the hours before it in page order hold.
+    held_before: u64,
+}
+
+impl KeyReach {
+    /// Of `hours` (one key's), those with statements within `range`, summed in page order up
+    /// to the hour that brings them to `wanted`. None when none is within the range.
+    fn of(hours: &[&KeyHour], range: Span, wanted: u64) -> Option<Self> {
+        let within = |at: u64| i64::try_from(at).unwrap_or(i64::MAX);
+        let mut hours: Vec<&KeyHour> = hours
+            .iter()
+            .copied()
+            .filter(|hour| within(hour.last_us) >= range.from && within(hour.first_us) <= range.to)
+            .collect();
+        hours.sort_unstable_by_key(|hour| hour.first_us);
+        if !range.ascending {
+            hours.reverse();
+        }
+        let mut held_before = 0;
+        for (position, hour) in hours.iter().enumerate() {
+            if held_before + hour.statements >= wanted || position + 1 == hours.len() {
+                return Some(Self {
+                    reach_first_us: hour.first_us,
+                    reach_last_us: hour.last_us,
+                    reach_statements: hour.statements,
+                    held_before,
+                });
+            }
+            held_before += hour.statements;
+        }
+        None
+    }
+
+    /// How wide a window from the near end of `range` holds `wanted` of this key's statements,
+    /// twice over where the hour that completes them is only partly needed (its statements
+    /// taken as evenly spread between its first and last), or all of `range` when its hours
+    /// there hold fewer.
+    fn width(&self, range: Span, wanted: u64) -> u64 {
+        let whole = range.from.abs_diff(range.to).saturating_add(1);
+        let needed = wanted.saturating_sub(self.held_before).max(1);
+        if needed > self.reach_statements {
+            return whole;
+        }
+        let (first, last) = (
+            i64::try_from(self.reach_first_us)
+                .unwrap_or(i64::MAX)
+                .clamp(range.from, range.to),
+            i64::try_from(self.reach_last_us)
+                .unwrap_or(i64::MAX)
+                .clamp(range.from, range.to),
+        );
+        // The share of the hour, from its near side, that holds what it must add; all of it
+        // when the hour runs past the range's near end, as its count then holds statements
+        // outside the range too, and a share of it could miss the ones inside again and again.
+        let past_near = if range.ascending {
+            self.reach_first_us < range.from.max(0).unsigned_abs()
+        } else {
+            self.reach_last_us > range.to.max(0).unsigned_abs()
+        };
+        let share = if past_near {
+            u128::from(self.reach_statements)
+        } else {
+            (u128::from(needed) * 2).min(u128::from(self.reach_statements))
+        };
+        let hour = u128::from(first.abs_diff(last));
+        let into = i64::try_from(hour * share / u128::from(self.reach_statements)).unwrap_or(0);
+        let edge = if range.ascending {
+            first.saturating_add(into).min(last)
+        } else {
+            last.saturating_sub(into).max(first)
+        };
+        let near = if range.ascending {
+            range.from
+        } else {
+            range.to
+        };
+        near.abs_diff(edge).saturating_add(1)
+    }
+}
+
+/// The part of `left` a reach looks at: its nearest [`REACH_HOURS`] (from the start of the
+/// near end's hour), or all of it.
+fn reach_range(left: Span) -> Span {
+    let hours = i64::try_from(REACH_HOURS * HOUR_US).unwrap_or(i64::MAX);
+    let hour = i64::try_from(HOUR_US).unwrap_or(i64::MAX);
+    if left.ascending {
+        let end = left.from - left.from.rem_euclid(hour) + hours - 1;
+        Span {
+            to: end.min(left.to),
+            ..left
+        }
+    } else {
+        let start = left.to - left.to.rem_euclid(hour) + hour - hours;
+        Span {
+            from: start.max(left.from),
+            ..left
+        }
+    }
+}
+
+/// What the hours of a page's `keys` within `range` (of what is `left`) tell: the window that
+/// holds `wanted` of every key (the page needs statements of every key), all of the range when
+/// a key has none there, or nothing left when the range is all that is left.
+fn reach_of(hours: &[KeyHour], keys: usize, range: Span, left: Span, wanted: u64) -> Reach {
+    let mut widest = 1;
+    for key in 1..=keys {
+        let of_key: Vec<&KeyHour> = hours
+            .iter()
+            .filter(|hour| usize::try_from(hour.key_index) == Ok(key))
+            .collect();
+        match KeyReach::of(&of_key, range, wanted) {
+            Some(reach) => widest = widest.max(reach.width(range, wanted)),
+            None if range == left => return Reach::Exhausted,
+            None => widest = widest.max(range.from.abs_diff(range.to).saturating_add(1)),
+        }
+    }
+    Reach::Width(widest)
+}
+
 /// Where a page ended.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Deserialize)]
 pub struct PagePosition {
@@ -270,7 +413,8 @@ const LOOKUP_BY_IDS: &str = include_str!("../../../schemas/clickhouse/queries/lo
 const VOID_LOOKUP: &str = include_str!("../../../schemas/clickhouse/queries/void_lookup.sql");
 const FILTER_MATCHES: &str = include_str!("../../../schemas/clickhouse/queries/filter_matches.sql");
 const PAGE: &str = include_str!("../../../schemas/clickhouse/queries/page.sql");
-/// The key of every statement in `statement_index_bounds` (migration 012); an unfiltered page
+/// The key of every statement in `statement_index_bounds` (migration 012) and `statement_hours`
+/// (migration 019); an unfiltered page
 /// reads `statement_pages` alone.
 const UNFILTERED: &str = "";
 /// `max_threads` of a page's queries: they read a few granules each, which one thread reads
@@ -279,6 +423,7 @@ const PAGE_THREADS: &str = "1";
 const PAGE_UNFILTERED: &str =
     include_str!("../../../schemas/clickhouse/queries/page_unfiltered.sql");
 const INDEX_BOUNDS: &str = include_str!("../../../schemas/clickhouse/queries/index_bounds.sql");
+const PAGE_REACH: &str = include_str!("../../../schemas/clickhouse/queries/page_reach.sql");
 const ATTACHMENTS_BY_SHA2: &str =
     include_str!("../../../schemas/clickhouse/queries/attachments_by_sha2.sql");
 const VOID_STATEMENTS: &str =
@@ -468,7 +613,10 @@ impl StatementStore {
     /// (`statement_keys`) and the statements it returns (`statement_pages`), however long the
     /// history. A first page starts at the newest (ascending: the oldest) statement its filters
     /// can have in common and with a window sized for their density (`statement_index_bounds`);
-    /// a filter without statements has an empty page at once.
+    /// a filter without statements has an empty page at once. A window that finds nothing asks
+    /// the keys' hours where their next statements are (`statement_hours`), so that the windows
+    /// cross a quiet spell in a step instead of growing blind through it and overshooting into
+    /// the history beyond.
     pub async fn page(&self, query: &PageQuery) -> Result<StatementPage> {
         let mut keys: Vec<String> = [
             ("registration", &query.registration),
@@ -545,11 +693,25 @@ impl StatementStore {
             to: i64::try_from(to).unwrap_or(i64::MAX),
             ascending: query.ascending,
         };
-        let Windowed { rows, width } =
-            read_windows(span, query.limit, width, |window, wanted, bounded| {
-                self.page_window(query, &keys, window, wanted, bounded)
-            })
-            .await?;
+        let keys = &keys;
+        let Windowed { rows, width } = read_windows(
+            span,
+            query.limit,
+            width,
+            |window, wanted, bounded| self.page_window(query, keys, window, wanted, bounded),
+            |left, missing, found| async move {
+                // Of several keys, only a window that found nothing asks: one that found some
+                // may be short because the keys have few statements in common, which their
+                // hours cannot tell, and it grows at the density it saw.
+                if keys.len() > 1 && found > 0 {
+                    return Ok(Reach::Unknown);
+                }
+                let range = reach_range(left);
+                let hours = self.key_hours(&query.tenant, keys, range).await?;
+                Ok(reach_of(&hours, keys.len(), range, left, missing))
+            },
+        )
+        .await?;
         Ok(StatementPage {
             rows,
             window_us: width,
@@ -566,6 +728,22 @@ impl StatementStore {
             .bind(keys)
             .with_setting("max_threads", PAGE_THREADS)
             .fetch_all::<IndexBound>()
+            .await?)
+    }
+
+    /// The hours of `keys` that have statements, within `range` ([`KeyHour`]).
+    async fn key_hours(&self, tenant: &str, keys: &[&str], range: Span) -> Result<Vec<KeyHour>> {
+        let hour = |at: i64| u32::try_from(at.max(0).unsigned_abs() / HOUR_US).unwrap_or(u32::MAX);
+        Ok(self
+            .client
+            .query(PAGE_REACH)
+            .bind(keys)
+            .bind(tenant)
+            .bind(keys)
+            .bind(hour(range.from))
+            .bind(hour(range.to))
+            .with_setting("max_threads", PAGE_THREADS)
+            .fetch_all::<KeyHour>()
             .await?)
     }
 
@@ -708,7 +886,9 @@ fn id_chunks(statement_ids: &[Uuid]) -> impl Iterator<Item = Vec<String>> {
 
 #[cfg(test)]
 mod tests {
-    use super::IndexBound;
+    use super::{
+        HOUR_US, IndexBound, KeyHour, KeyReach, REACH_HOURS, Reach, Span, reach_of, reach_range,
+    };
 
     fn bound(first_us: u64, last_us: u64, statements: u64) -> IndexBound {
         IndexBound {
@@ -733,5 +913,142 @@ mod tests {
             u64::MAX,
             "clamped to the span"
         );
+    }
+
+    /// A key whose reach hour runs `first..=last` with `statements`, after `held_before`.
+    fn hour(first: u64, last: u64, statements: u64, held_before: u64) -> KeyReach {
+        KeyReach {
+            reach_first_us: first,
+            reach_last_us: last,
+            reach_statements: statements,
+            held_before,
+        }
+    }
+
+    const RANGE: Span = Span {
+        from: 0,
+        to: 10_000_000,
+        ascending: false,
+    };
+
+    #[test]
+    fn a_reach_goes_into_the_hour_that_completes_a_page_as_far_as_twice_its_share() {
+        // 100 wanted, 60 held nearer: 40 more of the hour's 1,000 (evenly spread over
+        // 1,000,000 µs), twice over: 80,000 µs into it, from its near side.
+        let descending = hour(8_000_000, 9_000_000, 1_000, 60).width(RANGE, 100);
+        assert_eq!(descending, 10_000_000 - 8_920_000 + 1);
+        let ascending = Span {
+            ascending: true,
+            ..RANGE
+        };
+        assert_eq!(
+            hour(8_000_000, 9_000_000, 1_000, 60).width(ascending, 100),
+            8_080_000 + 1
+        );
+        // An hour that runs past the range's near end is reached whole: some of its count is
+        // beyond the range.
+        let straddling = hour(8_000_000, 10_500_000, 1_000, 0).width(RANGE, 100);
+        assert_eq!(straddling, 10_000_000 - 8_000_000 + 1);
+        // An hour of one instant is reached whole.
+        assert_eq!(
+            hour(3_000, 3_000, 500, 11).width(RANGE, 100),
+            10_000_000 - 3_000 + 1
+        );
+    }
+
+    fn key_hour(key_index: u32, first_us: u64, last_us: u64, statements: u64) -> KeyHour {
+        KeyHour {
+            key_index,
+            first_us,
+            last_us,
+            statements,
+        }
+    }
+
+    #[test]
+    fn hours_are_summed_in_page_order_across_silence_and_outside_the_range_left_out() {
+        let hours = [
+            key_hour(1, 100, 200, 50),
+            key_hour(1, 9_000_000, 9_100_000, 11),
+            // Beyond the range's near end: a page past it does not count it.
+            key_hour(1, 10_500_000, 10_600_000, 1_000),
+            key_hour(1, 3_000_000, 3_500_000, 500),
+        ];
+        let of_key: Vec<&KeyHour> = hours.iter().collect();
+        assert_eq!(
+            KeyReach::of(&of_key, RANGE, 100),
+            Some(hour(3_000_000, 3_500_000, 500, 11))
+        );
+        let ascending = Span {
+            ascending: true,
+            ..RANGE
+        };
+        assert_eq!(
+            KeyReach::of(&of_key, ascending, 100),
+            Some(hour(3_000_000, 3_500_000, 500, 50))
+        );
+        // Fewer than wanted: the farthest hour, with all before it.
+        assert_eq!(
+            KeyReach::of(&of_key, RANGE, 1_000),
+            Some(hour(100, 200, 50, 511))
+        );
+        assert_eq!(KeyReach::of(&[], RANGE, 100), None);
+    }
+
+    #[test]
+    fn a_reach_that_holds_too_few_takes_its_whole_range_and_one_key_without_any_ends_the_page() {
+        assert_eq!(
+            hour(2_000_000, 2_500_000, 30, 40).width(RANGE, 100),
+            10_000_001
+        );
+        // The widest key decides.
+        let hours = [
+            key_hour(1, 9_000_000, 9_500_000, 1_000),
+            key_hour(2, 1_000_000, 2_000_000, 1_000),
+        ];
+        assert_eq!(
+            reach_of(&hours, 2, RANGE, RANGE, 100),
+            Reach::Width(10_000_000 - (2_000_000 - 200_000) + 1)
+        );
+        // A key without statements in the range: past the range, or nothing when it is all
+        // that is left.
+        let left = Span { from: -5, ..RANGE };
+        assert_eq!(
+            reach_of(&hours, 3, RANGE, left, 100),
+            Reach::Width(10_000_001)
+        );
+        assert_eq!(reach_of(&hours, 3, RANGE, RANGE, 100), Reach::Exhausted);
+    }
+
+    #[test]
+    fn a_reach_looks_at_the_nearest_thirty_days_from_the_start_of_an_hour() {
+        let hour = i64::try_from(HOUR_US).unwrap();
+        let days = i64::try_from(REACH_HOURS).unwrap() * hour;
+        let left = Span {
+            from: 0,
+            to: 1_000 * hour + 5,
+            ascending: false,
+        };
+        assert_eq!(
+            reach_range(left),
+            Span {
+                from: 1_001 * hour - days,
+                ..left
+            }
+        );
+        let ascending = Span {
+            from: 7 * hour + 5,
+            to: i64::MAX,
+            ascending: true,
+        };
+        assert_eq!(
+            reach_range(ascending),
+            Span {
+                to: 7 * hour + days - 1,
+                ..ascending
+            }
+        );
+        let short = Span { to: 9, ..left };
+        assert_eq!(reach_range(short), short);
     }
 }

@@ -19,6 +19,10 @@ pub const WINDOW_ROWS: u64 = 100_000;
 /// Until a window finds a row, later windows stay below half the width that failed: the rows
 /// are within it, and growing past it again would fail again.
 const NARROWER: u64 = 4;
+/// How many times a page's windows may ask where the next rows are ([`Reach`]); past that they
+/// grow blind, so that a page of keys that each have rows but few in common (which the index
+/// of each key's density cannot see) costs a few queries more at most.
+const REACHES: u32 = 4;
 
 /// Where a page may come from: the sort column's values `from..=to`, in page order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,20 +40,40 @@ pub struct Windowed<T> {
     pub width: u64,
 }
 
+/// What [`read_windows`] learns when a window finds few or no rows: how far what is left of the
+/// span must be read to hold the missing rows, as an index of the rows' density tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// A window this wide (µs) holds them, or as many as there are.
+    Width(u64),
+    /// Nothing is left: the page is complete.
+    Exhausted,
+    /// The index cannot tell: the windows grow at the density they saw.
+    Unknown,
+}
+
 /// Reads up to `limit` rows of `span` in page order, window by adjacent window, the first
 /// `width` wide. `read(window, wanted, bounded)` returns the first `wanted` rows of the
 /// inclusive window in page order; when `bounded` it must read at most [`WINDOW_ROWS`] rows
 /// (see [`bound`]) and fail with ClickHouse's row limit otherwise. A window of one value is read
-/// unbounded, however many rows it has.
-pub async fn read_windows<T, F, Fut>(
+/// unbounded, however many rows it has. A window that finds less than half of what is still
+/// missing after it, with span left, asks `reach(left, missing, found)` how wide the next must
+/// be (at most [`REACHES`] times a page), so that the windows cross a quiet spell in a step
+/// instead of growing blind through it (by up to 64 times a window) and overshooting into the
+/// history beyond; otherwise, or when the reach cannot tell, a window grows at the density it
+/// saw.
+pub async fn read_windows<T, F, Fut, G, GFut>(
     span: Span,
     limit: u64,
     width: u64,
     mut read: F,
+    mut reach: G,
 ) -> Result<Windowed<T>>
 where
     F: FnMut((i64, i64), u64, bool) -> Fut,
     Fut: Future<Output = Result<Vec<T>>>,
+    G: FnMut(Span, u64, u64) -> GFut,
+    GFut: Future<Output = Result<Reach>>,
 {
     let Span {
         mut from,
@@ -58,13 +82,14 @@ where
     } = span;
     let mut width = width.max(1);
     let mut ceiling = u64::MAX;
+    let mut reaches = 0;
     let mut rows = Vec::new();
     while from <= to && (rows.len() as u64) < limit {
-        let reach = i64::try_from(width - 1).unwrap_or(i64::MAX);
+        let reach_back = i64::try_from(width - 1).unwrap_or(i64::MAX);
         let window = if ascending {
-            (from, from.saturating_add(reach).min(to))
+            (from, from.saturating_add(reach_back).min(to))
         } else {
-            (to.saturating_sub(reach).max(from), to)
+            (to.saturating_sub(reach_back).max(from), to)
         };
         let wanted = limit - rows.len() as u64;
         let bounded = width > 1;
@@ -79,7 +104,9 @@ where
         if !found.is_empty() {
             ceiling = u64::MAX;
         }
-        width = next_width(width, found.len() as u64, wanted - found.len() as u64).min(ceiling);
+        let found_rows = found.len() as u64;
+        let missing = wanted - found_rows;
+        width = next_width(width, found_rows, missing).min(ceiling);
         rows.extend(found);
         if ascending {
             if window.1 >= to {
@@ -91,6 +118,24 @@ where
                 break;
             }
             to = window.0 - 1;
+        }
+        if found_rows * 2 < missing && reaches < REACHES {
+            reaches += 1;
+            match reach(
+                Span {
+                    from,
+                    to,
+                    ascending,
+                },
+                missing,
+                found_rows,
+            )
+            .await?
+            {
+                Reach::Width(reached) => width = reached.clamp(1, ceiling),
+                Reach::Exhausted => break,
+                Reach::Unknown => {}
+            }
         }
     }
     Ok(Windowed { rows, width })
@@ -149,6 +194,36 @@ mod tests {
         }
     }
 
+    /// A reach that cannot tell: the windows grow blind.
+    fn blind(_: Span, _: u64, _: u64) -> std::future::Ready<Result<Reach>> {
+        std::future::ready(Ok(Reach::Unknown))
+    }
+
+    /// A reach that knows the column: the width from the near end of `left` to the value that
+    /// completes `missing` (the far end when there are fewer).
+    fn knowing(
+        values: &[i64],
+    ) -> impl FnMut(Span, u64, u64) -> std::future::Ready<Result<Reach>> + use<> {
+        let values = values.to_vec();
+        move |left: Span, missing, _| {
+            let mut within: Vec<i64> = values
+                .iter()
+                .copied()
+                .filter(|value| (left.from..=left.to).contains(value))
+                .collect();
+            within.sort_unstable();
+            if !left.ascending {
+                within.reverse();
+            }
+            let reach = match within.iter().take(missing as usize).next_back() {
+                None => Reach::Exhausted,
+                Some(&edge) if left.ascending => Reach::Width((edge - left.from + 1) as u64),
+                Some(&edge) => Reach::Width((left.to - edge + 1) as u64),
+            };
+            std::future::ready(Ok(reach))
+        }
+    }
+
     #[test]
     fn a_window_grows_to_hold_what_is_missing_at_the_density_it_saw() {
         // 25 found, 75 missing: twice that at this density is six times as wide.
@@ -174,9 +249,15 @@ mod tests {
         };
         let mut expected: Vec<i64> = values.iter().rev().copied().collect();
         for limit in [1, 100, 5_100] {
-            let page = read_windows(span, limit, FIRST_WINDOW, column(&values, false, 500))
-                .await
-                .unwrap();
+            let page = read_windows(
+                span,
+                limit,
+                FIRST_WINDOW,
+                column(&values, false, 500),
+                blind,
+            )
+            .await
+            .unwrap();
             assert_eq!(page.rows, expected[..limit as usize]);
         }
         let ascending = Span {
@@ -184,9 +265,15 @@ mod tests {
             ..span
         };
         expected.reverse();
-        let page = read_windows(ascending, 200, FIRST_WINDOW, column(&values, true, 500))
-            .await
-            .unwrap();
+        let page = read_windows(
+            ascending,
+            200,
+            FIRST_WINDOW,
+            column(&values, true, 500),
+            blind,
+        )
+        .await
+        .unwrap();
         assert_eq!(page.rows, expected[..200]);
     }
 
@@ -204,14 +291,20 @@ mod tests {
         let mut reads = 0;
         let mut refused = 0;
         let mut inner = column(&values, false, 500);
-        let page = read_windows(span, 101, FIRST_WINDOW, |window, wanted, bounded| {
-            reads += 1;
-            let answer = inner(window, wanted, bounded).into_inner();
-            if answer.is_err() {
-                refused += 1;
-            }
-            std::future::ready(answer)
-        })
+        let page = read_windows(
+            span,
+            101,
+            FIRST_WINDOW,
+            |window, wanted, bounded| {
+                reads += 1;
+                let answer = inner(window, wanted, bounded).into_inner();
+                if answer.is_err() {
+                    refused += 1;
+                }
+                std::future::ready(answer)
+            },
+            blind,
+        )
         .await
         .unwrap();
         let expected: Vec<i64> = values.iter().rev().take(101).copied().collect();
@@ -232,7 +325,7 @@ mod tests {
             to: 1_000_000,
             ascending: true,
         };
-        let page = read_windows(span, 2_000, 1_000_000, column(&values, true, 10))
+        let page = read_windows(span, 2_000, 1_000_000, column(&values, true, 10), blind)
             .await
             .unwrap();
         assert_eq!(page.rows.len(), 1_000);
@@ -250,6 +343,72 @@ mod tests {
                 clickhouse::error::Error::BadResponse("Code: 60. no table".to_owned()),
             )))
         };
-        assert!(read_windows(span, 10, 5, failing).await.is_err());
+        assert!(read_windows(span, 10, 5, failing, blind).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn a_few_rows_after_a_quiet_spell_are_followed_across_it_in_one_step() {
+        // A dense history (100,000 rows, one every 3 ms), three hours of silence, then 11 rows:
+        // the first window holds the 11, too few to grow blind 16 times as wide, so the reach
+        // crosses the silence and the second window reads the 89 missing, not the history.
+        let mut values: Vec<i64> = (0..100_000).map(|i| i * 3_000).collect();
+        let quiet = 300_000_000 + 3 * 3_600_000_000;
+        values.extend((0..11).map(|i| quiet + i * 1_000));
+        let span = Span {
+            from: 0,
+            to: quiet + 10_000,
+            ascending: false,
+        };
+        let mut read = 0;
+        let mut windows = 0;
+        let mut inner = column(&values, false, usize::MAX);
+        let page = read_windows(
+            span,
+            100,
+            20_000,
+            |window: (i64, i64), wanted, bounded| {
+                windows += 1;
+                read += values
+                    .iter()
+                    .filter(|value| (window.0..=window.1).contains(value))
+                    .count();
+                inner(window, wanted, bounded)
+            },
+            knowing(&values),
+        )
+        .await
+        .unwrap();
+        let expected: Vec<i64> = values.iter().rev().take(100).copied().collect();
+        assert_eq!(page.rows, expected);
+        assert_eq!(windows, 2);
+        assert_eq!(read, 100, "rows in the windows read");
+    }
+
+    #[tokio::test]
+    async fn a_reach_that_finds_nothing_left_ends_the_page() {
+        // Two rows at the near end and a long, empty rest of the span: the reach after them
+        // finds nothing left, so no window reads the rest.
+        let values: Vec<i64> = vec![999_999_998, 1_000_000_000];
+        let span = Span {
+            from: 0,
+            to: 1_000_000_000,
+            ascending: false,
+        };
+        let mut windows = 0;
+        let mut inner = column(&values, false, usize::MAX);
+        let page = read_windows(
+            span,
+            100,
+            10,
+            |window, wanted, bounded| {
+                windows += 1;
+                inner(window, wanted, bounded)
+            },
+            knowing(&values),
+        )
+        .await
+        .unwrap();
+        assert_eq!(page.rows, vec![1_000_000_000, 999_999_998]);
+        assert_eq!(windows, 1);
     }
 }
