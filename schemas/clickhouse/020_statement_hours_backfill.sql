@@ -1,9 +1,8 @@
 -- The hours of the statements stored before migration 019's view existed, from statements
 -- itself. Rows the view has already seen are counted twice, which bounds do not notice and the
--- counts, estimates of density, can bear; so is running this again. Sparse keys (a
--- registration, a learner) have about one hour per statement, so the aggregation holds tens of
--- millions of groups at 10 M statements: past 1 GB it spills to disk instead of failing on the
--- server's memory limit.
+-- counts, estimates of density, can bear; so is running this again. A district's activities
+-- over years make millions of (key, hour) groups: past 1 GB the aggregation spills to disk
+-- instead of failing on the server's memory limit.
 INSERT INTO statement_hours (tenant, key, hour, first_us, last_us, statements)
 SELECT tenant, key, toUInt32(intDiv(stored_us, 3600000000)) AS hour,
     minState(stored_us), maxState(stored_us), countState()
@@ -11,9 +10,6 @@ FROM statements
 ARRAY JOIN arrayConcat(
     [''],
     arrayMap(value -> concat('verb ', value), match_verbs),
-    arrayMap(value -> concat('registration ', value), match_registrations),
-    arrayMap(value -> concat('agent ', value), match_agents),
-    arrayMap(value -> concat('related_agent ', value), match_related_agents),
     arrayMap(value -> concat('activity ', value), match_activities),
     arrayMap(value -> concat('related_activity ', value), match_related_activities)
 ) AS key

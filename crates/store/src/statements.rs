@@ -223,6 +223,17 @@ impl IndexBound {
 const REACH_HOURS: u64 = 720;
 const HOUR_US: u64 = 3_600_000_000;
 
+/// The keys `statement_hours` keeps (migration 019): every statement's (''), and those that
+/// begin with these kinds (verbs, activities, related activities). The keys of a learner or a
+/// registration, with about an hour per statement, are not kept: a reach cannot tell about them,
+/// and it answers from the page's other keys or not at all.
+const HOURLY_KINDS: [&str; 3] = ["verb ", "activity ", "related_activity "];
+
+/// Whether `statement_hours` keeps this key's hours.
+fn hourly(key: &str) -> bool {
+    key == UNFILTERED || HOURLY_KINDS.iter().any(|kind| key.starts_with(kind))
+}
+
 /// One hour of one of a page's keys (its position in the keys, from 1) with statements, and
 /// where they begin and end in it (`queries/page_reach.sql`).
 #[derive(Debug, Clone, PartialEq, Eq, Row, Deserialize)]
@@ -703,12 +714,13 @@ impl StatementStore {
                 // Of several keys, only a window that found nothing asks: one that found some
                 // may be short because the keys have few statements in common, which their
                 // hours cannot tell, and it grows at the density it saw.
-                if keys.len() > 1 && found > 0 {
+                let dense: Vec<&str> = keys.iter().copied().filter(|key| hourly(key)).collect();
+                if dense.is_empty() || (keys.len() > 1 && found > 0) {
                     return Ok(Reach::Unknown);
                 }
                 let range = reach_range(left);
-                let hours = self.key_hours(&query.tenant, keys, range).await?;
-                Ok(reach_of(&hours, keys.len(), range, left, missing))
+                let hours = self.key_hours(&query.tenant, &dense, range).await?;
+                Ok(reach_of(&hours, dense.len(), range, left, missing))
             },
         )
         .await?;
@@ -887,7 +899,8 @@ fn id_chunks(statement_ids: &[Uuid]) -> impl Iterator<Item = Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::{
-        HOUR_US, IndexBound, KeyHour, KeyReach, REACH_HOURS, Reach, Span, reach_of, reach_range,
+        HOUR_US, IndexBound, KeyHour, KeyReach, REACH_HOURS, Reach, Span, hourly, reach_of,
+        reach_range,
     };
 
     fn bound(first_us: u64, last_us: u64, statements: u64) -> IndexBound {
@@ -1018,6 +1031,17 @@ mod tests {
             Reach::Width(10_000_001)
         );
         assert_eq!(reach_of(&hours, 3, RANGE, RANGE, 100), Reach::Exhausted);
+    }
+
+    #[test]
+    fn hours_are_kept_for_every_statement_verbs_and_activities_not_for_learners() {
+        assert!(hourly(""));
+        assert!(hourly("verb http://adlnet.gov/expapi/verbs/answered"));
+        assert!(hourly("activity https://content.example.org/a"));
+        assert!(hourly("related_activity https://content.example.org/a"));
+        assert!(!hourly("agent mbox:mailto:a@example.org"));
+        assert!(!hourly("related_agent mbox:mailto:a@example.org"));
+        assert!(!hourly("registration 6f0a3c1e-0000-4000-8000-000000000000"));
     }
 
     #[test]
