@@ -2,7 +2,7 @@
 //! what it acknowledged (sqlite-backed), and the sink picks it up once it comes back.
 
 use learnstream_cli::Roles;
-use learnstream_intake::WriteMode;
+use learnstream_http::WriteMode;
 use learnstream_tests::{App, OwnBroker, drop_database, isolated_config, statement, wait_for};
 use serde_json::Value;
 

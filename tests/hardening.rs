@@ -13,7 +13,7 @@ use anyhow::{Context as _, ensure};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use learnstream_cli::Roles;
-use learnstream_intake::{CredentialConfig, WriteMode};
+use learnstream_http::{CredentialConfig, WriteMode};
 use learnstream_tests::{
     App, LrsClient, PASSWORD, Process, TENANT, USERNAME, drop_database, isolated_config,
     kafka_brokers, wait_for,

@@ -4,7 +4,7 @@
 //! a voiding statement.
 
 use learnstream_cli::{Config, Roles};
-use learnstream_intake::{CredentialConfig, WriteMode};
+use learnstream_http::{CredentialConfig, WriteMode};
 use learnstream_tests::{
     App, LrsClient, Process, drop_database, isolated_config, kafka_brokers, statement, wait_for,
 };

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 use base64::Engine as _;
 use learnstream_cli::{Config, Roles, Started};
-use learnstream_intake::{CredentialConfig, WriteMode};
+use learnstream_http::{CredentialConfig, WriteMode};
 use reqwest::StatusCode;
 use secrecy::ExposeSecret as _;
 use serde_json::Value;

@@ -14,7 +14,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
-use learnstream_intake::{ApiError, BodyGuard, Credentials, ErrorCode, guard_body};
+use learnstream_http::{ApiError, Authenticated, BodyGuard, Credentials, ErrorCode, guard_body};
 use learnstream_store::StatementStore;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -90,18 +90,9 @@ pub fn router(state: AnalyticsState) -> Router {
         .with_state(state)
 }
 
-/// The tenant of an authenticated request.
-struct Tenant(Arc<str>);
-
-impl FromRequestParts<AnalyticsState> for Tenant {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AnalyticsState,
-    ) -> Result<Self, Self::Rejection> {
-        let principal = state.credentials.authenticate_headers(&parts.headers)?;
-        Ok(Tenant(Arc::clone(&principal.tenant)))
+impl axum::extract::FromRef<AnalyticsState> for Credentials {
+    fn from_ref(state: &AnalyticsState) -> Self {
+        state.credentials.clone()
     }
 }
 
@@ -209,10 +200,11 @@ struct StatementPage {
 
 async fn learner_statements(
     State(state): State<AnalyticsState>,
-    Tenant(tenant): Tenant,
+    Authenticated(principal): Authenticated,
     Path(learner): Path<String>,
     Params(parameters): Params<PageParameters>,
 ) -> Result<Response, ApiError> {
+    let tenant = Arc::clone(&principal.tenant);
     let learner = learner_id(&learner)?;
     let range = Period {
         since: parameters.since,
@@ -314,10 +306,11 @@ struct LearnerMastery {
 
 async fn learner_mastery(
     State(state): State<AnalyticsState>,
-    Tenant(tenant): Tenant,
+    Authenticated(principal): Authenticated,
     Path(learner): Path<String>,
     Params(period): Params<Period>,
 ) -> Result<Response, ApiError> {
+    let tenant = Arc::clone(&principal.tenant);
     let learner = learner_id(&learner)?.to_owned();
     let range = period.range()?;
     let (statements, alignments) =
@@ -350,10 +343,11 @@ struct LearnerEngagement {
 
 async fn learner_engagement(
     State(state): State<AnalyticsState>,
-    Tenant(tenant): Tenant,
+    Authenticated(principal): Authenticated,
     Path(learner): Path<String>,
     Params(period): Params<Period>,
 ) -> Result<Response, ApiError> {
+    let tenant = Arc::clone(&principal.tenant);
     let learner = learner_id(&learner)?.to_owned();
     let range = period.range()?;
     let (statements, alignments) =
@@ -364,8 +358,9 @@ async fn learner_engagement(
 
 async fn classes(
     State(state): State<AnalyticsState>,
-    Tenant(tenant): Tenant,
+    Authenticated(principal): Authenticated,
 ) -> Result<Response, ApiError> {
+    let tenant = Arc::clone(&principal.tenant);
     let classes = state
         .store
         .roster_classes(&tenant)
@@ -461,10 +456,11 @@ struct CompetencyRollup {
 
 async fn class_mastery(
     State(state): State<AnalyticsState>,
-    Tenant(tenant): Tenant,
+    Authenticated(principal): Authenticated,
     Path(class_id): Path<String>,
     Params(period): Params<Period>,
 ) -> Result<Response, ApiError> {
+    let tenant = Arc::clone(&principal.tenant);
     let range = period.range()?;
     let class = ClassData::read(&state, &tenant, &class_id, range).await?;
     let mut rollups: BTreeMap<String, CompetencyRollup> = BTreeMap::new();
@@ -513,10 +509,11 @@ async fn class_mastery(
 
 async fn class_engagement(
     State(state): State<AnalyticsState>,
-    Tenant(tenant): Tenant,
+    Authenticated(principal): Authenticated,
     Path(class_id): Path<String>,
     Params(period): Params<Period>,
 ) -> Result<Response, ApiError> {
+    let tenant = Arc::clone(&principal.tenant);
     let range = period.range()?;
     let class = ClassData::read(&state, &tenant, &class_id, range).await?;
     let mut students = Vec::new();
@@ -554,10 +551,11 @@ async fn class_engagement(
 
 async fn class_at_risk(
     State(state): State<AnalyticsState>,
-    Tenant(tenant): Tenant,
+    Authenticated(principal): Authenticated,
     Path(class_id): Path<String>,
     Params(period): Params<Period>,
 ) -> Result<Response, ApiError> {
+    let tenant = Arc::clone(&principal.tenant);
     let range = period.range()?;
     let class = ClassData::read(&state, &tenant, &class_id, range).await?;
     let mut at_risk = Vec::new();
@@ -580,8 +578,9 @@ async fn class_at_risk(
 
 async fn alignments(
     State(state): State<AnalyticsState>,
-    Tenant(tenant): Tenant,
+    Authenticated(principal): Authenticated,
 ) -> Result<Response, ApiError> {
+    let tenant = Arc::clone(&principal.tenant);
     let alignments = state.store.alignments(&tenant).await.map_err(unavailable)?;
     Ok(axum::Json(json!({ "alignments": alignments })).into_response())
 }
@@ -628,10 +627,11 @@ async fn import_csv<T>(
 
 async fn put_alignments(
     State(state): State<AnalyticsState>,
-    Tenant(tenant): Tenant,
+    Authenticated(principal): Authenticated,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    let tenant = Arc::clone(&principal.tenant);
     import_csv(
         &headers,
         &body,
@@ -644,10 +644,11 @@ async fn put_alignments(
 
 async fn put_users(
     State(state): State<AnalyticsState>,
-    Tenant(tenant): Tenant,
+    Authenticated(principal): Authenticated,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    let tenant = Arc::clone(&principal.tenant);
     let home_page = &state.config.roster_account_home_page;
     let parse = |text: &str| import::users(text, home_page);
     import_csv(
@@ -662,10 +663,11 @@ async fn put_users(
 
 async fn put_classes(
     State(state): State<AnalyticsState>,
-    Tenant(tenant): Tenant,
+    Authenticated(principal): Authenticated,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    let tenant = Arc::clone(&principal.tenant);
     import_csv(
         &headers,
         &body,
@@ -678,10 +680,11 @@ async fn put_classes(
 
 async fn put_enrollments(
     State(state): State<AnalyticsState>,
-    Tenant(tenant): Tenant,
+    Authenticated(principal): Authenticated,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    let tenant = Arc::clone(&principal.tenant);
     import_csv(
         &headers,
         &body,

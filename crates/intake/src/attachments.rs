@@ -21,9 +21,9 @@ use learnstream_kafka::AttachmentData;
 use learnstream_xapi::{NormalizedStatement, Statement, same_statement};
 use sha2::{Digest as _, Sha256};
 
-use crate::error::ApiError;
 use crate::jws::{Jws, JwsError};
 use crate::media;
+use learnstream_http::ApiError;
 
 /// The usage type of a statement signature (Data 2.6).
 pub(crate) const SIGNATURE_USAGE_TYPE: &str = "http://adlnet.gov/expapi/attachments/signature";

@@ -1,6 +1,5 @@
 use std::net::SocketAddr;
 
-use secrecy::SecretString;
 use serde::Deserialize;
 
 /// The HTTP side of the LRS.
@@ -94,58 +93,4 @@ impl HttpConfig {
     pub fn body_read_timeout(&self) -> std::time::Duration {
         std::time::Duration::from_millis(self.body_read_timeout_ms)
     }
-}
-
-/// Who may use the LRS.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct AuthConfig {
-    /// HTTP Basic credentials; each one writes into and reads from its tenant.
-    pub credentials: Vec<CredentialConfig>,
-}
-
-/// One HTTP Basic credential.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CredentialConfig {
-    /// The user name (the Basic auth key).
-    pub username: String,
-    /// The password (the Basic auth secret); never printed.
-    pub password: SecretString,
-    /// The tenant (e.g. a district or a vendor integration) whose statements this credential
-    /// writes and reads.
-    #[serde(default = "default_tenant")]
-    pub tenant: String,
-    /// When this credential's writes are answered; a request may choose otherwise with the
-    /// `X-Learnstream-Write-Mode` header.
-    #[serde(default)]
-    pub write_mode: WriteMode,
-}
-
-/// When a `POST` or `PUT` of statements is answered.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum WriteMode {
-    /// Once a `GET` can read the statements (the sink has stored them in ClickHouse). The
-    /// default: what xAPI clients expect of an LRS.
-    #[default]
-    ReadYourWrites,
-    /// Once the statements are durable in Kafka: lower latency and the same durability; a `GET`
-    /// right after may not see them yet.
-    Throughput,
-}
-
-impl WriteMode {
-    /// Reads the `X-Learnstream-Write-Mode` header's value.
-    pub fn from_header(value: &str) -> Option<WriteMode> {
-        match value.trim() {
-            "read_your_writes" => Some(WriteMode::ReadYourWrites),
-            "throughput" => Some(WriteMode::Throughput),
-            _ => None,
-        }
-    }
-}
-
-fn default_tenant() -> String {
-    "default".to_owned()
 }

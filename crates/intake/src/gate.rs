@@ -32,9 +32,9 @@ use uuid::Uuid;
 
 use crate::coalesce::by_tenant;
 use crate::config::HttpConfig;
-use crate::error::{ApiError, ErrorCode, RETRY_AFTER_SECONDS};
 use crate::known_ids::KnownIds;
 use crate::metrics::{CHECK_ROUND_IDS, CHECK_SECONDS, ID_CHECKS, STORE_QUERIES_SHED};
+use learnstream_http::{ApiError, ErrorCode, RETRY_AFTER_SECONDS};
 
 /// The stored statements a round found, by id; every request of the round shares it.
 pub(crate) type Found = Arc<HashMap<Uuid, StoredById>>;

@@ -22,10 +22,10 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::auth::Authenticated;
-use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 use crate::statements::request_version;
+use learnstream_http::Authenticated;
+use learnstream_http::{ApiError, ErrorCode};
 
 /// The most statements a page holds; `limit=0` or no `limit` asks for this many.
 pub(crate) const MAX_PAGE_STATEMENTS: u64 = 500;

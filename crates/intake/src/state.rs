@@ -5,10 +5,10 @@ use learnstream_store::StatementStore;
 use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::Readiness;
-use crate::auth::Credentials;
 use crate::coalesce::Coalescer;
 use crate::gate::StoreGate;
 use crate::progress::Progress;
+use learnstream_http::Credentials;
 
 /// What the handlers share. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -123,5 +123,11 @@ impl AppState {
 
     pub(crate) fn metrics(&self) -> Option<&PrometheusHandle> {
         self.inner.metrics.as_ref()
+    }
+}
+
+impl axum::extract::FromRef<AppState> for Credentials {
+    fn from_ref(state: &AppState) -> Self {
+        state.credentials().clone()
     }
 }

@@ -21,13 +21,13 @@ use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
 use crate::attachments::{self, StatementsBody};
-use crate::auth::{Authenticated, Principal};
 use crate::coalesce::SubmitError;
-use crate::config::WriteMode;
-use crate::error::{ApiError, ErrorCode};
 use crate::media;
 use crate::metrics::{PRODUCE_FAILURES, STATEMENTS_ACCEPTED};
 use crate::state::AppState;
+use learnstream_http::WriteMode;
+use learnstream_http::{ApiError, ErrorCode};
+use learnstream_http::{Authenticated, Principal};
 
 pub(crate) const VERSION_HEADER: &str = "x-experience-api-version";
 

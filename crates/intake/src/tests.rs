@@ -8,6 +8,7 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use base64::Engine as _;
 use http_body_util::BodyExt as _;
+use learnstream_http::{AuthConfig, CredentialConfig, Credentials, WriteMode};
 use learnstream_kafka::{DurableProducer, KafkaConfig};
 use learnstream_store::{ClickHouseConfig, StatementStore};
 use secrecy::SecretString;

@@ -1,4 +1,4 @@
-//! Every HTTP error the LRS answers passes through here: an [`ErrorCode`] decides the status,
+//! Every HTTP error learnstream answers passes through here: an [`ErrorCode`] decides the status,
 //! the message tells the client what to fix. Internal errors are logged with their context and
 //! shown to the client only as a generic message.
 
@@ -15,10 +15,17 @@ pub enum ErrorCode {
     BadRequest,
     /// No or wrong credentials (401).
     Unauthorized,
+    /// The credentials may not do this (403).
+    Forbidden,
     /// The resource does not exist (404).
     NotFound,
-    /// A statement id is already stored with other content (409).
+    /// The request conflicts with what is stored: a statement id stored with other content, a
+    /// document changed without a precondition (409).
     Conflict,
+    /// A precondition (`If-Match`, `If-None-Match`) does not hold (412).
+    PreconditionFailed,
+    /// A change of a stored resource came without a precondition it needs (428).
+    PreconditionRequired,
     /// The body did not arrive within the configured time (408); the connection is closed.
     RequestTimeout,
     /// The body is larger than the configured limit (413).
@@ -36,8 +43,11 @@ impl ErrorCode {
         match self {
             ErrorCode::BadRequest => StatusCode::BAD_REQUEST,
             ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
+            ErrorCode::Forbidden => StatusCode::FORBIDDEN,
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
             ErrorCode::Conflict => StatusCode::CONFLICT,
+            ErrorCode::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            ErrorCode::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             ErrorCode::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -50,8 +60,11 @@ impl ErrorCode {
         match self {
             ErrorCode::BadRequest => "bad_request",
             ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::Forbidden => "forbidden",
             ErrorCode::NotFound => "not_found",
             ErrorCode::Conflict => "conflict",
+            ErrorCode::PreconditionFailed => "precondition_failed",
+            ErrorCode::PreconditionRequired => "precondition_required",
             ErrorCode::RequestTimeout => "request_timeout",
             ErrorCode::PayloadTooLarge => "payload_too_large",
             ErrorCode::UnsupportedMediaType => "unsupported_media_type",
@@ -62,7 +75,7 @@ impl ErrorCode {
 }
 
 /// Seconds a client should wait before retrying a 503.
-pub(crate) const RETRY_AFTER_SECONDS: &str = "1";
+pub const RETRY_AFTER_SECONDS: &str = "1";
 
 /// An error answered to the client.
 #[derive(Debug, Clone)]
@@ -152,8 +165,11 @@ mod tests {
         let expected = [
             (ErrorCode::BadRequest, 400),
             (ErrorCode::Unauthorized, 401),
+            (ErrorCode::Forbidden, 403),
             (ErrorCode::NotFound, 404),
             (ErrorCode::Conflict, 409),
+            (ErrorCode::PreconditionFailed, 412),
+            (ErrorCode::PreconditionRequired, 428),
             (ErrorCode::RequestTimeout, 408),
             (ErrorCode::PayloadTooLarge, 413),
             (ErrorCode::UnsupportedMediaType, 415),

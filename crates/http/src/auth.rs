@@ -10,16 +10,70 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use learnstream_xapi::Authority;
 use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
-use crate::config::{AuthConfig, CredentialConfig, WriteMode};
 use crate::error::{ApiError, ErrorCode};
-use crate::state::AppState;
 
-/// The validated credentials, by user name.
+/// Who may use the LRS.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// HTTP Basic credentials; each one writes into and reads from its tenant.
+    pub credentials: Vec<CredentialConfig>,
+}
+
+/// One HTTP Basic credential.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CredentialConfig {
+    /// The user name (the Basic auth key).
+    pub username: String,
+    /// The password (the Basic auth secret); never printed.
+    pub password: SecretString,
+    /// The tenant (e.g. a district or a vendor integration) whose statements this credential
+    /// writes and reads.
+    #[serde(default = "default_tenant")]
+    pub tenant: String,
+    /// When this credential's writes are answered; a request may choose otherwise with the
+    /// `X-Learnstream-Write-Mode` header.
+    #[serde(default)]
+    pub write_mode: WriteMode,
+}
+
+/// When a `POST` or `PUT` of statements is answered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WriteMode {
+    /// Once a `GET` can read the statements (the sink has stored them in ClickHouse). The
+    /// default: what xAPI clients expect of an LRS.
+    #[default]
+    ReadYourWrites,
+    /// Once the statements are durable in Kafka: lower latency and the same durability; a `GET`
+    /// right after may not see them yet.
+    Throughput,
+}
+
+impl WriteMode {
+    /// Reads the `X-Learnstream-Write-Mode` header's value.
+    pub fn from_header(value: &str) -> Option<WriteMode> {
+        match value.trim() {
+            "read_your_writes" => Some(WriteMode::ReadYourWrites),
+            "throughput" => Some(WriteMode::Throughput),
+            _ => None,
+        }
+    }
+}
+
+fn default_tenant() -> String {
+    "default".to_owned()
+}
+
+/// The validated credentials, by user name. Cheap to clone: an extractor takes them from a
+/// router's state on every request.
 #[derive(Debug, Clone)]
 pub struct Credentials {
-    by_username: HashMap<String, Credential>,
+    by_username: Arc<HashMap<String, Credential>>,
 }
 
 #[derive(Debug, Clone)]
@@ -87,7 +141,9 @@ impl Credentials {
                 ));
             }
         }
-        Ok(Credentials { by_username })
+        Ok(Credentials {
+            by_username: Arc::new(by_username),
+        })
     }
 
     /// The principal of a request's `Authorization` header (HTTP Basic).
@@ -132,21 +188,20 @@ impl Credentials {
     }
 }
 
-/// Extracts the authenticated [`Principal`]; rejects the request with 401 otherwise.
+/// Extracts the authenticated [`Principal`] of a router whose state holds the
+/// [`Credentials`] (`Credentials: FromRef<State>`); rejects the request with 401 otherwise.
 #[derive(Debug)]
-pub(crate) struct Authenticated(pub(crate) Arc<Principal>);
+pub struct Authenticated(pub Arc<Principal>);
 
 impl<S> FromRequestParts<S> for Authenticated
 where
-    AppState: FromRef<S>,
+    Credentials: FromRef<S>,
     S: Send + Sync,
 {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let state = AppState::from_ref(state);
-        state
-            .credentials()
+        Credentials::from_ref(state)
             .authenticate_headers(&parts.headers)
             .map(Authenticated)
     }

@@ -1,0 +1,13 @@
+//! What every HTTP resource of learnstream shares, whichever service crate serves it: the error
+//! type and its codes (the status and JSON shape of every error answer), the configured
+//! credentials and the [`Authenticated`] principal of a request, and the [`BodyGuard`] that
+//! checks credentials before a body is read and reads it under a limit and a deadline. The
+//! intake (`/xapi`) and the district API (`/district`) both build on it.
+
+mod auth;
+mod error;
+mod guard;
+
+pub use auth::{AuthConfig, Authenticated, CredentialConfig, Credentials, Principal, WriteMode};
+pub use error::{ApiError, ErrorCode, RETRY_AFTER_SECONDS};
+pub use guard::{BodyGuard, guard_body};
