@@ -561,6 +561,51 @@ fn forged_more(more: &str, limit: u64) -> anyhow::Result<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_district_api_has_the_same_cors_and_http_metrics_as_the_lrs() -> anyhow::Result<()> {
+    let config = isolated_config(&kafka_brokers());
+    let app = Process::start(LEARNSTREAM, &config, "serve").await?;
+    let base = format!("http://{}", app.http_address);
+    let http = reqwest::Client::new();
+
+    // A dashboard on another origin asks before it calls: the preflight is answered without
+    // credentials, and the answer itself carries the origin.
+    let preflight = http
+        .request(reqwest::Method::OPTIONS, format!("{base}/district/classes"))
+        .header("origin", "https://dashboard.example.org")
+        .header("access-control-request-method", "GET")
+        .header("access-control-request-headers", "authorization")
+        .send()
+        .await?;
+    assert!(preflight.status().is_success(), "{}", preflight.status());
+    assert_eq!(preflight.headers()["access-control-allow-origin"], "*");
+    let answer = http
+        .get(format!("{base}/district/classes"))
+        .header("origin", "https://dashboard.example.org")
+        .basic_auth(USERNAME, Some(PASSWORD))
+        .send()
+        .await?;
+    assert_eq!(answer.status(), StatusCode::OK);
+    assert_eq!(answer.headers()["access-control-allow-origin"], "*");
+
+    // Its requests count by route, as the LRS's do.
+    let metrics = http
+        .get(format!("{base}/metrics"))
+        .send()
+        .await?
+        .text()
+        .await?;
+    let counted = |route: &str| {
+        metrics.lines().any(|line| {
+            line.starts_with("learnstream_http_requests_total{")
+                && line.contains(&format!("route=\"{route}\""))
+        })
+    };
+    assert!(counted("/district/classes"), "{metrics}");
+    assert!(counted("/health"), "{metrics}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_smaller_rough_edges_answer_as_the_rest_of_the_api() -> anyhow::Result<()> {
     let config = isolated_config(&kafka_brokers());
     let app = App::start(config.clone(), Roles::IntakeAndSink).await?;

@@ -14,7 +14,9 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
-use learnstream_http::{ApiError, Authenticated, BodyGuard, Credentials, ErrorCode, guard_body};
+use learnstream_http::{
+    ApiError, Authenticated, BodyGuard, Credentials, ErrorCode, cors_layer, guard_body, track_http,
+};
 use learnstream_store::StatementStore;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -43,6 +45,8 @@ pub struct AnalyticsState {
     pub max_import_bytes: usize,
     /// How long a client has to send a body (`http.body_read_timeout_ms`).
     pub body_read_timeout: std::time::Duration,
+    /// Browser origins allowed to call the API (`http.cors_allowed_origins`; `*`: any).
+    pub cors_allowed_origins: Vec<String>,
 }
 
 impl std::fmt::Debug for AnalyticsState {
@@ -86,6 +90,11 @@ pub fn router(state: AnalyticsState) -> Router {
             ),
             guard_body,
         ))
+        // The same CORS and HTTP metrics as the LRS's routes: a dashboard in a browser on
+        // another origin calls the API, and its requests count in
+        // `learnstream_http_requests_total` by route.
+        .layer(cors_layer(&state.cors_allowed_origins, &[], &[]))
+        .route_layer(middleware::from_fn(track_http))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

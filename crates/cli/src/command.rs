@@ -157,6 +157,7 @@ fn install_metrics() -> anyhow::Result<PrometheusHandle> {
     let handle = PrometheusBuilder::new()
         .install_recorder()
         .context("installing the metrics recorder")?;
+    learnstream_http::describe_metrics();
     learnstream_intake::describe_metrics();
     learnstream_sink::describe_metrics();
     learnstream_analytics::describe_metrics();

@@ -102,9 +102,9 @@ pub async fn start(
     };
     let mut on_stored: Option<learnstream_sink::OnStored> = None;
     let sink_readiness = learnstream_sink::SinkReadiness::default();
-    let readiness: Option<learnstream_intake::Readiness> = roles.sink().then(|| {
+    let readiness: Option<learnstream_http::Readiness> = roles.sink().then(|| {
         let sink_readiness = sink_readiness.clone();
-        learnstream_intake::Readiness::new(move || sink_readiness.not_ready())
+        learnstream_http::Readiness::new(move || sink_readiness.not_ready())
     });
     let router = if roles.intake() {
         let credentials = credentials.context("serving the LRS needs validated credentials")?;
@@ -130,6 +130,7 @@ pub async fn start(
             config: analytics_config,
             max_import_bytes: config.http.max_import_bytes,
             body_read_timeout: config.http.body_read_timeout(),
+            cors_allowed_origins: config.http.cors_allowed_origins.clone(),
         });
         learnstream_intake::router(AppState::new(AppStateParts {
             coalescer: Coalescer::start(
@@ -150,7 +151,7 @@ pub async fn start(
         }))
         .merge(district)
     } else {
-        learnstream_intake::ops_router(metrics, readiness)
+        learnstream_http::ops_router(metrics, readiness)
     };
     let listener = tokio::net::TcpListener::bind(config.http.listen)
         .await

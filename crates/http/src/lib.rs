@@ -1,13 +1,20 @@
 //! What every HTTP resource of learnstream shares, whichever service crate serves it: the error
 //! type and its codes (the status and JSON shape of every error answer), the configured
 //! credentials and the [`Authenticated`] principal of a request, and the [`BodyGuard`] that
-//! checks credentials before a body is read and reads it under a limit and a deadline. The
+//! checks credentials before a body is read and reads it under a limit and a deadline; CORS,
+//! the HTTP metrics layer, and the operational routes (`/health`, `/ready`, `/metrics`). The
 //! intake (`/xapi`) and the district API (`/district`) both build on it.
 
 mod auth;
+mod cors;
 mod error;
 mod guard;
+mod metrics;
+mod ops;
 
 pub use auth::{AuthConfig, Authenticated, CredentialConfig, Credentials, Principal, WriteMode};
+pub use cors::cors_layer;
 pub use error::{ApiError, ErrorCode, RETRY_AFTER_SECONDS};
 pub use guard::{BodyGuard, guard_body};
+pub use metrics::{describe as describe_metrics, track_http};
+pub use ops::{Readiness, ops_router};

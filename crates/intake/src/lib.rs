@@ -23,14 +23,14 @@ mod statements;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::{HeaderName, HeaderValue, Method, header};
+use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::get;
-use learnstream_http::{ApiError, BodyGuard, ErrorCode, guard_body};
+use learnstream_http::{
+    ApiError, BodyGuard, ErrorCode, cors_layer, guard_body, ops_router, track_http,
+};
 use learnstream_xapi::XapiVersion;
-use metrics_exporter_prometheus::PrometheusHandle;
-use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::trace::TraceLayer;
 
 pub use coalesce::{CoalesceConfig, Coalescer, SubmitError};
@@ -69,12 +69,28 @@ pub fn router(state: AppState) -> Router {
             state.readiness().cloned(),
         ))
         .fallback(not_found);
-    let cors = cors_layer(state.cors_allowed_origins());
+    // CORS for xAPI content running in browsers (Communication 1.3's cross-origin clients): the
+    // headers xAPI requests send, and those a client must be able to read.
+    let cors = cors_layer(
+        state.cors_allowed_origins(),
+        &[
+            header::IF_MATCH,
+            header::IF_NONE_MATCH,
+            HeaderName::from_static(statements::VERSION_HEADER),
+            HeaderName::from_static(statements::WRITE_MODE_HEADER),
+        ],
+        &[
+            header::LAST_MODIFIED,
+            header::ETAG,
+            HeaderName::from_static(statements::VERSION_HEADER),
+            HeaderName::from_static(statements::CONSISTENT_THROUGH_HEADER),
+        ],
+    );
     router
         .layer(DefaultBodyLimit::max(state.max_body_bytes()))
         .layer(cors)
         .layer(middleware::from_fn(xapi_version_header))
-        .route_layer(middleware::from_fn(metrics::track_http))
+        .route_layer(middleware::from_fn(track_http))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -85,87 +101,6 @@ async fn not_found(request: Request) -> ApiError {
         ErrorCode::NotFound,
         format!("{}: no such resource", request.uri().path()),
     )
-}
-
-/// CORS for xAPI content running in browsers (Communication 1.3's cross-origin clients): the
-/// methods and headers xAPI uses, and the response headers a client must be able to read.
-fn cors_layer(allowed_origins: &[String]) -> CorsLayer {
-    let origins = if allowed_origins.iter().any(|origin| origin == "*") {
-        AllowOrigin::any()
-    } else {
-        AllowOrigin::list(
-            allowed_origins
-                .iter()
-                .filter_map(|origin| HeaderValue::from_str(origin).ok()),
-        )
-    };
-    CorsLayer::new()
-        .allow_origin(origins)
-        .allow_methods([Method::GET, Method::HEAD, Method::POST, Method::PUT])
-        .allow_headers([
-            header::AUTHORIZATION,
-            header::CONTENT_TYPE,
-            header::IF_MATCH,
-            header::IF_NONE_MATCH,
-            HeaderName::from_static(statements::VERSION_HEADER),
-            HeaderName::from_static(statements::WRITE_MODE_HEADER),
-        ])
-        .expose_headers([
-            header::LAST_MODIFIED,
-            header::ETAG,
-            HeaderName::from_static(statements::VERSION_HEADER),
-            HeaderName::from_static(statements::CONSISTENT_THROUGH_HEADER),
-        ])
-        .max_age(std::time::Duration::from_secs(24 * 60 * 60))
-}
-
-/// Whether the process does its work yet: `None` once it does, or why not.
-#[derive(Clone)]
-pub struct Readiness(std::sync::Arc<dyn Fn() -> Option<&'static str> + Send + Sync>);
-
-impl Readiness {
-    pub fn new(check: impl Fn() -> Option<&'static str> + Send + Sync + 'static) -> Self {
-        Readiness(std::sync::Arc::new(check))
-    }
-
-    fn not_ready(&self) -> Option<&'static str> {
-        (self.0)()
-    }
-}
-
-impl std::fmt::Debug for Readiness {
-    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        formatter
-            .debug_tuple("Readiness")
-            .field(&self.not_ready())
-            .finish()
-    }
-}
-
-/// The operational routes every learnstream process serves: `GET /health` (the process is up
-/// and serving), `GET /ready` (it does its work: a sink has joined its group and holds its
-/// partitions; 503 with the reason until then) and, with a metrics handle, `GET /metrics` in
-/// Prometheus format.
-pub fn ops_router<S: Clone + Send + Sync + 'static>(
-    metrics: Option<PrometheusHandle>,
-    readiness: Option<Readiness>,
-) -> Router<S> {
-    let ready = move || {
-        let not_ready = readiness.as_ref().and_then(Readiness::not_ready);
-        async move {
-            match not_ready {
-                None => Ok("ready"),
-                Some(reason) => Err(ApiError::new(ErrorCode::Unavailable, reason)),
-            }
-        }
-    };
-    let router = Router::new()
-        .route("/health", get(|| async { "ok" }))
-        .route("/ready", get(ready));
-    match metrics {
-        Some(handle) => router.route("/metrics", get(move || std::future::ready(handle.render()))),
-        None => router,
-    }
 }
 
 /// Every response says which xAPI version it speaks: the request's, or 1.0.3 when the request

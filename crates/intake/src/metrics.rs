@@ -1,13 +1,5 @@
 //! The intake's metrics, named and described in one place.
 
-use std::time::Instant;
-
-use axum::extract::{MatchedPath, Request};
-use axum::middleware::Next;
-use axum::response::Response;
-
-pub(crate) const HTTP_REQUESTS: &str = "learnstream_http_requests_total";
-pub(crate) const HTTP_REQUEST_SECONDS: &str = "learnstream_http_request_duration_seconds";
 pub(crate) const STATEMENTS_ACCEPTED: &str = "learnstream_intake_statements_accepted_total";
 pub(crate) const PRODUCE_SECONDS: &str = "learnstream_intake_produce_duration_seconds";
 pub(crate) const BATCH_STATEMENTS: &str = "learnstream_intake_batch_statements";
@@ -67,15 +59,6 @@ pub fn describe() {
         KNOWN_IDS_READY,
         "1 once the filter of known ids holds every stored statement and follows the statements topic; before, every check asks ClickHouse"
     );
-    metrics::describe_counter!(
-        HTTP_REQUESTS,
-        "HTTP requests answered, by method, route and status"
-    );
-    metrics::describe_histogram!(
-        HTTP_REQUEST_SECONDS,
-        metrics::Unit::Seconds,
-        "time to answer an HTTP request, by method and route"
-    );
     metrics::describe_histogram!(
         READ_YOUR_WRITES_SECONDS,
         metrics::Unit::Seconds,
@@ -102,21 +85,4 @@ pub fn describe() {
         PRODUCE_FAILURES,
         "requests whose statements Kafka did not acknowledge, by reason (queue_full, failed)"
     );
-}
-
-/// Counts and times every request, labelled by its route template rather than its raw path.
-pub(crate) async fn track_http(request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let method = request.method().to_string();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
-    let response = next.run(request).await;
-    let status = response.status().as_u16().to_string();
-    metrics::counter!(HTTP_REQUESTS, "method" => method.clone(), "route" => route.clone(), "status" => status)
-        .increment(1);
-    metrics::histogram!(HTTP_REQUEST_SECONDS, "method" => method, "route" => route)
-        .record(started.elapsed().as_secs_f64());
-    response
 }

@@ -4,11 +4,11 @@ use std::time::Duration;
 use learnstream_store::StatementStore;
 use metrics_exporter_prometheus::PrometheusHandle;
 
-use crate::Readiness;
 use crate::coalesce::Coalescer;
 use crate::gate::StoreGate;
 use crate::progress::Progress;
 use learnstream_http::Credentials;
+use learnstream_http::Readiness;
 
 /// What the handlers share. Cheap to clone.
 #[derive(Debug, Clone)]

@@ -346,7 +346,7 @@ async fn ready_says_why_not_until_the_check_passes() {
     let check = Arc::clone(&ready);
     let router: axum::Router = crate::ops_router(
         None,
-        Some(crate::Readiness::new(move || {
+        Some(learnstream_http::Readiness::new(move || {
             (!check.load(Ordering::Relaxed)).then_some("the sink has not joined its group yet")
         })),
     );
