@@ -561,7 +561,8 @@ fn forged_more(more: &str, limit: u64) -> anyhow::Result<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_district_api_has_the_same_cors_and_http_metrics_as_the_lrs() -> anyhow::Result<()> {
+async fn the_district_api_has_the_same_cors_and_http_metrics_as_the_lrs_in_buckets()
+-> anyhow::Result<()> {
     let config = isolated_config(&kafka_brokers());
     let app = Process::start(LEARNSTREAM, &config, "serve").await?;
     let base = format!("http://{}", app.http_address);
@@ -602,6 +603,15 @@ async fn the_district_api_has_the_same_cors_and_http_metrics_as_the_lrs() -> any
     };
     assert!(counted("/district/classes"), "{metrics}");
     assert!(counted("/health"), "{metrics}");
+    // Latencies are histograms with buckets, which aggregate across processes.
+    assert!(
+        metrics.lines().any(|line| {
+            line.starts_with("learnstream_http_request_duration_seconds_bucket{")
+                && line.contains("route=\"/district/classes\"")
+                && line.contains("le=\"0.1\"")
+        }),
+        "{metrics}"
+    );
     Ok(())
 }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 
@@ -153,8 +153,17 @@ fn init_logging(config: &LogConfig) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The buckets of every `_seconds` histogram, from a millisecond to a minute: Prometheus
+/// histograms (not summaries), so that latencies aggregate across processes and any quantile can
+/// be computed over them.
+const SECONDS_BUCKETS: [f64; 15] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+];
+
 fn install_metrics() -> anyhow::Result<PrometheusHandle> {
     let handle = PrometheusBuilder::new()
+        .set_buckets_for_metric(Matcher::Suffix("_seconds".to_owned()), &SECONDS_BUCKETS)
+        .context("setting the buckets of the _seconds histograms")?
         .install_recorder()
         .context("installing the metrics recorder")?;
     learnstream_http::describe_metrics();
