@@ -561,7 +561,7 @@ fn forged_more(more: &str, limit: u64) -> anyhow::Result<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_district_api_has_the_same_cors_and_http_metrics_as_the_lrs_in_buckets()
+async fn the_district_api_has_the_same_cors_and_http_metrics_as_the_lrs_and_process_metrics()
 -> anyhow::Result<()> {
     let config = isolated_config(&kafka_brokers());
     let app = Process::start(LEARNSTREAM, &config, "serve").await?;
@@ -603,6 +603,13 @@ async fn the_district_api_has_the_same_cors_and_http_metrics_as_the_lrs_in_bucke
     };
     assert!(counted("/district/classes"), "{metrics}");
     assert!(counted("/health"), "{metrics}");
+    // The process's own metrics are there too.
+    assert!(
+        metrics
+            .lines()
+            .any(|line| line.starts_with("process_resident_memory_bytes ")),
+        "{metrics}"
+    );
     // Latencies are histograms with buckets, which aggregate across processes.
     assert!(
         metrics.lines().any(|line| {

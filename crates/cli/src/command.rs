@@ -170,11 +170,17 @@ fn install_metrics() -> anyhow::Result<PrometheusHandle> {
     learnstream_intake::describe_metrics();
     learnstream_sink::describe_metrics();
     learnstream_analytics::describe_metrics();
+    // The process's own: CPU seconds, resident memory, open file descriptors, threads, start
+    // time (`process_*`, as other Prometheus exporters name them), read every upkeep.
+    let process = metrics_process::Collector::default();
+    process.describe();
+    process.collect();
     let upkeep = handle.clone();
     tokio::spawn(async move {
         let mut interval = tokio::time::interval(Duration::from_secs(5));
         loop {
             interval.tick().await;
+            process.collect();
             upkeep.run_upkeep();
         }
     });
