@@ -213,7 +213,6 @@ async fn learner_statements(
     Path(learner): Path<String>,
     Params(parameters): Params<PageParameters>,
 ) -> Result<Response, ApiError> {
-    let tenant = Arc::clone(&principal.tenant);
     let learner = learner_id(&learner)?;
     let range = Period {
         since: parameters.since,
@@ -231,7 +230,7 @@ async fn learner_statements(
     let found = state
         .store
         .learner_statement_page(
-            &tenant,
+            &principal.tenant,
             learner,
             (range.since_us, range.until_us),
             before.as_ref(),
@@ -252,7 +251,7 @@ async fn learner_statements(
         .collect();
     let found = state
         .statements
-        .statements_by_ids(&tenant, &ids)
+        .statements_by_ids(&principal.tenant, &ids)
         .await
         .map_err(|error| ApiError::unavailable("clickhouse cannot answer", &error))?;
     let by_id: BTreeMap<&str, &str> = found
@@ -319,11 +318,15 @@ async fn learner_mastery(
     Path(learner): Path<String>,
     Params(period): Params<Period>,
 ) -> Result<Response, ApiError> {
-    let tenant = Arc::clone(&principal.tenant);
     let learner = learner_id(&learner)?.to_owned();
     let range = period.range()?;
-    let (statements, alignments) =
-        read_learners(&state, &tenant, std::slice::from_ref(&learner), range).await?;
+    let (statements, alignments) = read_learners(
+        &state,
+        &principal.tenant,
+        std::slice::from_ref(&learner),
+        range,
+    )
+    .await?;
     let competencies = report::mastery(&statements, &alignments, &state.config);
     Ok(axum::Json(LearnerMastery {
         learner,
@@ -356,11 +359,15 @@ async fn learner_engagement(
     Path(learner): Path<String>,
     Params(period): Params<Period>,
 ) -> Result<Response, ApiError> {
-    let tenant = Arc::clone(&principal.tenant);
     let learner = learner_id(&learner)?.to_owned();
     let range = period.range()?;
-    let (statements, alignments) =
-        read_learners(&state, &tenant, std::slice::from_ref(&learner), range).await?;
+    let (statements, alignments) = read_learners(
+        &state,
+        &principal.tenant,
+        std::slice::from_ref(&learner),
+        range,
+    )
+    .await?;
     let report = engagement_report(&state, &statements, &alignments, range.as_of_us);
     Ok(axum::Json(LearnerEngagement { learner, report }).into_response())
 }
@@ -369,10 +376,9 @@ async fn classes(
     State(state): State<AnalyticsState>,
     Authenticated(principal): Authenticated,
 ) -> Result<Response, ApiError> {
-    let tenant = Arc::clone(&principal.tenant);
     let classes = state
         .store
-        .roster_classes(&tenant)
+        .roster_classes(&principal.tenant)
         .await
         .map_err(unavailable)?;
     Ok(axum::Json(json!({ "classes": classes })).into_response())
@@ -469,9 +475,8 @@ async fn class_mastery(
     Path(class_id): Path<String>,
     Params(period): Params<Period>,
 ) -> Result<Response, ApiError> {
-    let tenant = Arc::clone(&principal.tenant);
     let range = period.range()?;
-    let class = ClassData::read(&state, &tenant, &class_id, range).await?;
+    let class = ClassData::read(&state, &principal.tenant, &class_id, range).await?;
     let mut rollups: BTreeMap<String, CompetencyRollup> = BTreeMap::new();
     let mut students = Vec::new();
     for (student, statements) in class.per_student() {
@@ -522,9 +527,8 @@ async fn class_engagement(
     Path(class_id): Path<String>,
     Params(period): Params<Period>,
 ) -> Result<Response, ApiError> {
-    let tenant = Arc::clone(&principal.tenant);
     let range = period.range()?;
-    let class = ClassData::read(&state, &tenant, &class_id, range).await?;
+    let class = ClassData::read(&state, &principal.tenant, &class_id, range).await?;
     let mut students = Vec::new();
     let mut days: BTreeMap<String, (u64, u64, f64)> = BTreeMap::new();
     for (student, statements) in class.per_student() {
@@ -564,9 +568,8 @@ async fn class_at_risk(
     Path(class_id): Path<String>,
     Params(period): Params<Period>,
 ) -> Result<Response, ApiError> {
-    let tenant = Arc::clone(&principal.tenant);
     let range = period.range()?;
-    let class = ClassData::read(&state, &tenant, &class_id, range).await?;
+    let class = ClassData::read(&state, &principal.tenant, &class_id, range).await?;
     let mut at_risk = Vec::new();
     for (student, statements) in class.per_student() {
         let report = engagement_report(&state, statements, &class.alignments, range.as_of_us);
@@ -589,8 +592,11 @@ async fn alignments(
     State(state): State<AnalyticsState>,
     Authenticated(principal): Authenticated,
 ) -> Result<Response, ApiError> {
-    let tenant = Arc::clone(&principal.tenant);
-    let alignments = state.store.alignments(&tenant).await.map_err(unavailable)?;
+    let alignments = state
+        .store
+        .alignments(&principal.tenant)
+        .await
+        .map_err(unavailable)?;
     Ok(axum::Json(json!({ "alignments": alignments })).into_response())
 }
 
@@ -640,13 +646,17 @@ async fn put_alignments(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let tenant = Arc::clone(&principal.tenant);
     import_csv(
         &headers,
         &body,
         ("alignments", "alignments.csv"),
         import::alignments,
-        async |rows| state.store.replace_alignments(&tenant, rows).await,
+        async |rows| {
+            state
+                .store
+                .replace_alignments(&principal.tenant, rows)
+                .await
+        },
     )
     .await
 }
@@ -657,7 +667,6 @@ async fn put_users(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let tenant = Arc::clone(&principal.tenant);
     let home_page = &state.config.roster_account_home_page;
     let parse = |text: &str| import::users(text, home_page);
     import_csv(
@@ -665,7 +674,7 @@ async fn put_users(
         &body,
         ("users", "users.csv"),
         parse,
-        async |rows| state.store.replace_users(&tenant, rows).await,
+        async |rows| state.store.replace_users(&principal.tenant, rows).await,
     )
     .await
 }
@@ -676,13 +685,12 @@ async fn put_classes(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let tenant = Arc::clone(&principal.tenant);
     import_csv(
         &headers,
         &body,
         ("classes", "classes.csv"),
         import::classes,
-        async |rows| state.store.replace_classes(&tenant, rows).await,
+        async |rows| state.store.replace_classes(&principal.tenant, rows).await,
     )
     .await
 }
@@ -693,13 +701,17 @@ async fn put_enrollments(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let tenant = Arc::clone(&principal.tenant);
     import_csv(
         &headers,
         &body,
         ("enrollments", "enrollments.csv"),
         import::enrollments,
-        async |rows| state.store.replace_enrollments(&tenant, rows).await,
+        async |rows| {
+            state
+                .store
+                .replace_enrollments(&principal.tenant, rows)
+                .await
+        },
     )
     .await
 }

@@ -7,7 +7,7 @@ use futures::future::BoxFuture;
 use futures::{FutureExt as _, StreamExt as _, TryStreamExt as _};
 use serde::{Deserialize, Serialize};
 
-use learnstream_store::{FIRST_WINDOW, Reach, Span, Windowed, bound, read_windows};
+use learnstream_store::{FIRST_WINDOW, Span, Windowed, blind, bound, read_windows};
 
 use crate::evidence::Alignment;
 use crate::{ClickHouseConfig, Result};
@@ -287,7 +287,7 @@ impl AnalyticsStore {
                     .bind(wanted);
                 async move { Ok(bound(query, bounded).fetch_all().await?) }
             },
-            |_, _, _| std::future::ready(Ok(Reach::Unknown)),
+            blind,
         )
         .await?)
     }

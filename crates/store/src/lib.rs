@@ -20,4 +20,4 @@ pub use statements::{
     AttachmentRow, FilterMatches, IDS_PER_QUERY, PagePosition, PageQuery, PageRow, StatementPage,
     StatementRow, StatementStore, StoredAttachment, StoredById, StoredStatement, VoidRow,
 };
-pub use windows::{FIRST_WINDOW, Reach, Span, WINDOW_ROWS, Windowed, bound, read_windows};
+pub use windows::{FIRST_WINDOW, Reach, Span, WINDOW_ROWS, Windowed, blind, bound, read_windows};

@@ -425,8 +425,7 @@ const VOID_LOOKUP: &str = include_str!("../../../schemas/clickhouse/queries/void
 const FILTER_MATCHES: &str = include_str!("../../../schemas/clickhouse/queries/filter_matches.sql");
 const PAGE: &str = include_str!("../../../schemas/clickhouse/queries/page.sql");
 /// The key of every statement in `statement_index_bounds` (migration 012) and `statement_hours`
-/// (migration 019); an unfiltered page
-/// reads `statement_pages` alone.
+/// (migration 019); an unfiltered page reads `statement_pages` alone.
 const UNFILTERED: &str = "";
 /// `max_threads` of a page's queries: they read a few granules each, which one thread reads
 /// with the least overhead, leaving the other cores to concurrent requests.
@@ -624,10 +623,10 @@ impl StatementStore {
     /// (`statement_keys`) and the statements it returns (`statement_pages`), however long the
     /// history. A first page starts at the newest (ascending: the oldest) statement its filters
     /// can have in common and with a window sized for their density (`statement_index_bounds`);
-    /// a filter without statements has an empty page at once. A window that finds nothing asks
-    /// the keys' hours where their next statements are (`statement_hours`), so that the windows
-    /// cross a quiet spell in a step instead of growing blind through it and overshooting into
-    /// the history beyond.
+    /// a filter without statements has an empty page at once. A window that finds less than
+    /// half of what the page still misses (of several keys: nothing) asks the keys' hours where
+    /// their next statements are (`statement_hours`), so that the windows cross a quiet spell
+    /// in a step instead of growing blind through it and overshooting into the history beyond.
     pub async fn page(&self, query: &PageQuery) -> Result<StatementPage> {
         let mut keys: Vec<String> = [
             ("registration", &query.registration),
@@ -705,6 +704,9 @@ impl StatementStore {
             ascending: query.ascending,
         };
         let keys = &keys;
+        // The page's keys whose hours a reach can ask.
+        let dense: Vec<&str> = keys.iter().copied().filter(|key| hourly(key)).collect();
+        let dense = &dense;
         let Windowed { rows, width } = read_windows(
             span,
             query.limit,
@@ -714,12 +716,11 @@ impl StatementStore {
                 // Of several keys, only a window that found nothing asks: one that found some
                 // may be short because the keys have few statements in common, which their
                 // hours cannot tell, and it grows at the density it saw.
-                let dense: Vec<&str> = keys.iter().copied().filter(|key| hourly(key)).collect();
                 if dense.is_empty() || (keys.len() > 1 && found > 0) {
                     return Ok(Reach::Unknown);
                 }
                 let range = reach_range(left);
-                let hours = self.key_hours(&query.tenant, &dense, range).await?;
+                let hours = self.key_hours(&query.tenant, dense, range).await?;
                 Ok(reach_of(&hours, dense.len(), range, left, missing))
             },
         )

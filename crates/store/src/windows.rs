@@ -52,6 +52,12 @@ pub enum Reach {
     Unknown,
 }
 
+/// The reach of a column without an index of its density ([`read_windows`]'s `reach`): it
+/// cannot tell, so the windows grow at the density they saw.
+pub fn blind(_: Span, _: u64, _: u64) -> std::future::Ready<Result<Reach>> {
+    std::future::ready(Ok(Reach::Unknown))
+}
+
 /// Reads up to `limit` rows of `span` in page order, window by adjacent window, the first
 /// `width` wide. `read(window, wanted, bounded)` returns the first `wanted` rows of the
 /// inclusive window in page order; when `bounded` it must read at most [`WINDOW_ROWS`] rows
@@ -192,11 +198,6 @@ mod tests {
                 Ok(within.into_iter().take(wanted as usize).collect())
             })
         }
-    }
-
-    /// A reach that cannot tell: the windows grow blind.
-    fn blind(_: Span, _: u64, _: u64) -> std::future::Ready<Result<Reach>> {
-        std::future::ready(Ok(Reach::Unknown))
     }
 
     /// A reach that knows the column: the width from the near end of `left` to the value that
