@@ -12,11 +12,11 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use learnstream_kafka::{KafkaConfig, decode_batch};
+use learnstream_kafka::{Backoff, GroupProgress, KafkaConfig, decode_batch, retry_until_cancelled};
 use learnstream_xapi::{VOIDED_VERB, extract_columns};
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer as _, StreamConsumer};
+use rdkafka::Message as _;
+use rdkafka::consumer::{CommitMode, Consumer as _, StreamConsumer};
 use rdkafka::message::BorrowedMessage;
-use rdkafka::{Message as _, Offset, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
 
 use crate::events::{MasteryPublisher, Touched};
@@ -24,9 +24,7 @@ use crate::evidence::EvidenceRules;
 use crate::store::LearnerStatement;
 use crate::{AnalyticsConfig, Result};
 
-const FIRST_RETRY_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_RETRY_BACKOFF: Duration = Duration::from_secs(10);
-const OFFSETS_TIMEOUT: Duration = Duration::from_secs(10);
 const SINK_POLL: Duration = Duration::from_millis(50);
 
 /// Follows the statements topic until `shutdown`, publishing mastery changes.
@@ -38,21 +36,11 @@ pub async fn follow(
     shutdown: CancellationToken,
 ) -> Result<()> {
     let consumer: StreamConsumer = kafka
-        .client_config()
-        .set("group.id", &config.mastery_group_id)
-        .set("enable.auto.offset.store", "false")
-        .set("enable.auto.commit", "false")
-        .set("auto.offset.reset", "earliest")
+        .manual_commit(&config.mastery_group_id)
         .set("fetch.wait.max.ms", "50")
         .create()?;
     consumer.subscribe(&[&kafka.statements_topic])?;
-    // Never subscribes: it only reads the sink group's committed offsets.
-    let sink_offsets: BaseConsumer = kafka
-        .client_config()
-        .set("group.id", sink_group)
-        .set("enable.auto.commit", "false")
-        .create()?;
-    let sink_offsets = std::sync::Arc::new(sink_offsets);
+    let sink = GroupProgress::of_statements(kafka, sink_group)?;
     let max_wait = Duration::from_millis(config.max_cycle_wait_ms);
     tracing::info!(group = %config.mastery_group_id, "mastery follower started");
 
@@ -68,7 +56,7 @@ pub async fn follow(
             () = shutdown.cancelled() => break,
             () = tokio::time::sleep_until(deadline), if cycle.started.is_some() => {
                 let done = std::mem::take(&mut cycle);
-                if !done.finish(&consumer, &sink_offsets, &kafka.statements_topic, &publisher, &shutdown).await {
+                if !done.finish(&consumer, &sink, &publisher, &shutdown).await {
                     break;
                 }
             }
@@ -132,32 +120,31 @@ impl Cycle {
     async fn finish(
         self,
         consumer: &StreamConsumer,
-        sink_offsets: &std::sync::Arc<BaseConsumer>,
-        topic: &str,
+        sink: &GroupProgress,
         publisher: &MasteryPublisher,
         shutdown: &CancellationToken,
     ) -> bool {
-        if !wait_for_sink(sink_offsets, topic, &self.last_offsets, shutdown).await {
+        // Its statements are in ClickHouse once the sink's group has committed past them.
+        if !sink
+            .wait_past(&self.last_offsets, SINK_POLL, shutdown)
+            .await
+        {
             return false;
         }
-        let mut backoff = FIRST_RETRY_BACKOFF;
-        loop {
-            let error = tokio::select! {
-                biased;
-                () = shutdown.cancelled() => return false,
-                outcome = publisher.publish(&self.touched) => match outcome {
-                    Ok(()) => break,
-                    Err(error) => error,
-                },
-            };
-            tracing::warn!(%error, retry_in_ms = backoff.as_millis() as u64, "publishing mastery changes failed; retrying");
-            tokio::select! {
-                biased;
-                () = shutdown.cancelled() => return false,
-                () = tokio::time::sleep(backoff) => {}
-            }
-            backoff = (backoff * 2).min(MAX_RETRY_BACKOFF);
+        let published = retry_until_cancelled(
+            shutdown,
+            Backoff::capped_at(MAX_RETRY_BACKOFF),
+            || publisher.publish(&self.touched),
+            |_| false,
+            |error, pause| {
+                tracing::warn!(%error, retry_in_ms = pause.as_millis() as u64, "publishing mastery changes failed; retrying");
+            },
+        )
+        .await;
+        if published.is_err() {
+            return false;
         }
+        let topic = sink.topic();
         for (partition, offset) in &self.last_offsets {
             // Fails for a partition lost in a rebalance; its new owner publishes again.
             if let Err(error) = consumer.store_offset(topic, *partition, *offset) {
@@ -168,45 +155,5 @@ impl Cycle {
             tracing::debug!(%error, "mastery follower: offset commit");
         }
         true
-    }
-}
-
-/// Waits until the sink's group committed past every offset of the cycle: its statements are
-/// in ClickHouse. False if `shutdown` came first.
-async fn wait_for_sink(
-    sink_offsets: &std::sync::Arc<BaseConsumer>,
-    topic: &str,
-    last_offsets: &BTreeMap<i32, i64>,
-    shutdown: &CancellationToken,
-) -> bool {
-    loop {
-        let mut list = TopicPartitionList::new();
-        for partition in last_offsets.keys() {
-            list.add_partition(topic, *partition);
-        }
-        let reader = std::sync::Arc::clone(sink_offsets);
-        let committed =
-            tokio::task::spawn_blocking(move || reader.committed_offsets(list, OFFSETS_TIMEOUT))
-                .await;
-        match committed {
-            Ok(Ok(committed)) => {
-                let stored = last_offsets.iter().all(|(partition, offset)| {
-                    committed.elements().iter().any(|element| {
-                        element.partition() == *partition
-                            && matches!(element.offset(), Offset::Offset(next) if next > *offset)
-                    })
-                });
-                if stored {
-                    return true;
-                }
-            }
-            Ok(Err(error)) => tracing::warn!(%error, "reading the sink's committed offsets"),
-            Err(error) => tracing::warn!(%error, "reading the sink's committed offsets"),
-        }
-        tokio::select! {
-            biased;
-            () = shutdown.cancelled() => return false,
-            () = tokio::time::sleep(SINK_POLL) => {}
-        }
     }
 }

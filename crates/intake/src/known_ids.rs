@@ -50,7 +50,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock, Weak};
 use std::time::{Duration, Instant};
 
 use fastbloom::AtomicBloomFilter;
-use learnstream_kafka::{KafkaConfig, decode_batch};
+use learnstream_kafka::{GroupProgress, KafkaConfig, decode_batch};
 use learnstream_store::StatementStore;
 use rdkafka::consumer::{BaseConsumer, Consumer as _};
 use rdkafka::message::Message as _;
@@ -235,11 +235,7 @@ impl KnownIds {
         // progress watcher does, never joining), and the follower, under a group id of its own
         // that it never joins or commits to (librdkafka wants one for an assignment), so that
         // nothing it does can touch the sink's group.
-        let offsets: BaseConsumer = kafka
-            .client_config()
-            .set("group.id", sink_group_id)
-            .set("enable.auto.commit", "false")
-            .create()?;
+        let offsets = GroupProgress::of_statements(kafka, sink_group_id)?;
         let own_group = format!("{sink_group_id}.known-ids");
         let consumer: BaseConsumer = kafka
             .client_config()
@@ -418,8 +414,8 @@ impl Inner {
 /// Fills the filter: the thread of [`KnownIds::start`].
 struct Follower {
     known: Weak<Inner>,
-    /// In the sink's group, for its committed offsets.
-    offsets: BaseConsumer,
+    /// The sink group's committed offsets.
+    offsets: GroupProgress,
     /// Under a group id of its own, never joined: follows the topic.
     consumer: BaseConsumer,
     topic: String,
@@ -533,23 +529,16 @@ impl Follower {
     /// Assigns the consumer at the sink group's committed offsets (below them, everything is in
     /// ClickHouse), or where a partition starts if the sink has committed none. Returns them.
     fn assign_at_committed(&self, partitions: &[i32]) -> Result<BTreeMap<i32, i64>, String> {
-        let mut asked = TopicPartitionList::new();
-        for &partition in partitions {
-            asked.add_partition(&self.topic, partition);
-        }
         let committed = self
             .offsets
-            .committed_offsets(asked, KAFKA_TIMEOUT)
+            .committed(partitions.iter().copied(), KAFKA_TIMEOUT)
             .map_err(|error| format!("reading the sink's committed offsets: {error}"))?;
         let mut position = BTreeMap::new();
         let mut assignment = TopicPartitionList::new();
         for &partition in partitions {
-            let start = match committed
-                .find_partition(&self.topic, partition)
-                .map(|element| element.offset())
-            {
-                Some(Offset::Offset(offset)) => offset,
-                _ => self.low_watermark(partition)?,
+            let start = match committed.get(&partition) {
+                Some(&offset) => offset,
+                None => self.low_watermark(partition)?,
             };
             position.insert(partition, start);
             assignment

@@ -17,9 +17,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Condvar, Mutex, Weak};
 use std::time::Duration;
 
-use learnstream_kafka::KafkaConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer as _};
-use rdkafka::{Offset, TopicPartitionList};
+use learnstream_kafka::{GroupProgress, KafkaConfig};
 use serde::Deserialize;
 use time::OffsetDateTime;
 use tokio::sync::watch;
@@ -110,11 +108,7 @@ impl Progress {
         sink_group_id: &str,
         config: &ConsistencyConfig,
     ) -> Result<Progress, ProgressError> {
-        let consumer: BaseConsumer = kafka
-            .client_config()
-            .set("group.id", sink_group_id)
-            .set("enable.auto.commit", "false")
-            .create()?;
+        let sink = GroupProgress::of_statements(kafka, sink_group_id)?;
         let shared = Arc::new(Shared {
             writes: Mutex::new(Writes::default()),
             delivered: Condvar::new(),
@@ -122,8 +116,7 @@ impl Progress {
         });
         let watcher = Watcher {
             shared: Arc::downgrade(&shared),
-            consumer,
-            topic: kafka.statements_topic.clone(),
+            sink,
             poll_interval: Duration::from_millis(config.poll_interval_ms),
         };
         std::thread::Builder::new()
@@ -265,8 +258,7 @@ impl Delivered {
 
 struct Watcher {
     shared: Weak<Shared>,
-    consumer: BaseConsumer,
-    topic: String,
+    sink: GroupProgress,
     poll_interval: Duration,
 }
 
@@ -303,23 +295,16 @@ impl Watcher {
     }
 
     fn refresh(&self, shared: &Shared, partitions: &BTreeSet<i32>) {
-        let mut list = TopicPartitionList::new();
-        for &partition in partitions {
-            list.add_partition(&self.topic, partition);
-        }
-        let committed = match self.consumer.committed_offsets(list, FETCH_TIMEOUT) {
+        let updates = match self
+            .sink
+            .committed(partitions.iter().copied(), FETCH_TIMEOUT)
+        {
             Ok(committed) => committed,
             Err(error) => {
                 tracing::warn!(%error, "reading the sink's committed offsets");
                 return;
             }
         };
-        let mut updates = BTreeMap::new();
-        for element in committed.elements() {
-            if let Offset::Offset(offset) = element.offset() {
-                updates.insert(element.partition(), offset);
-            }
-        }
         shared.readable_below(&updates);
     }
 }

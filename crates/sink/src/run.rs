@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
 use futures::FutureExt as _;
-use learnstream_kafka::{DurableProducer, KafkaConfig};
+use learnstream_kafka::{Backoff, DurableProducer, Halted, KafkaConfig, retry_until_cancelled};
 use learnstream_store::{AttachmentRow, FilterMatches, StatementRow, StatementStore, VoidRow};
 use rdkafka::Message as _;
 use rdkafka::consumer::{
@@ -30,7 +30,6 @@ use crate::{Result, SinkConfig};
 
 /// How long a shutdown waits for the last batch to be stored before it leaves it to Kafka.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
-const FIRST_RETRY_BACKOFF: Duration = Duration::from_millis(100);
 /// How often the sink checks that it holds partitions.
 const ASSIGNMENT_WATCH_INTERVAL: Duration = Duration::from_secs(5);
 
@@ -75,17 +74,14 @@ pub async fn run(
     readiness: SinkReadiness,
     shutdown: CancellationToken,
 ) -> Result<()> {
-    let mut client_config = kafka.client_config();
+    // Offsets are stored by hand after ClickHouse acknowledged a batch and committed right
+    // after: the committed offsets are how writers learn that their statements are readable
+    // (read-your-writes, `intake/src/progress.rs`).
+    let mut client_config = kafka.manual_commit(&config.group_id);
     if let Some(instance_id) = &config.instance_id {
         client_config.set("group.instance.id", instance_id);
     }
     let consumer: StreamConsumer<SinkContext> = client_config
-        .set("group.id", &config.group_id)
-        // Offsets are stored by hand after ClickHouse acknowledged a batch and committed right
-        // after: the committed offsets are how writers learn that their statements are readable
-        // (read-your-writes, `intake/src/progress.rs`).
-        .set("enable.auto.offset.store", "false")
-        .set("enable.auto.commit", "false")
         // An idle partition's fetch returns within this long of a new message even on a broker
         // that does not answer a waiting fetch early.
         .set("fetch.wait.max.ms", config.max_fetch_wait_ms.to_string())
@@ -94,8 +90,6 @@ pub async fn run(
             "heartbeat.interval.ms",
             (config.session_timeout_ms / 3).to_string(),
         )
-        // A new group starts from the beginning: nothing produced before it joined is skipped.
-        .set("auto.offset.reset", "earliest")
         // Per-partition consumer lag for `/metrics` (`SinkContext::stats`).
         .set("statistics.interval.ms", "5000")
         .create_with_context(SinkContext {
@@ -617,37 +611,32 @@ impl Sink {
         &self,
         stop: &CancellationToken,
         operation: &'static str,
-        mut attempt: F,
+        attempt: F,
     ) -> Result<T, Halt>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, E>>,
         E: Retryable,
     {
-        let mut backoff = FIRST_RETRY_BACKOFF;
-        loop {
-            let error = tokio::select! {
-                biased;
-                () = stop.cancelled() => return Err(Halt::Stopped),
-                outcome = attempt() => match outcome {
-                    Ok(value) => return Ok(value),
-                    Err(error) => error,
-                },
-            };
-            if error.is_permanent() {
+        let retried = retry_until_cancelled(
+            stop,
+            Backoff::capped_at(self.max_retry_backoff),
+            attempt,
+            E::is_permanent,
+            |error, pause| {
+                metrics::counter!(RETRIES, "operation" => operation).increment(1);
+                tracing::warn!(%error, operation, retry_in_ms = pause.as_millis() as u64, "sink operation failed; retrying");
+            },
+        )
+        .await;
+        retried.map_err(|halted| match halted {
+            Halted::Cancelled => Halt::Stopped,
+            Halted::Permanent(error) => {
                 metrics::counter!(PERMANENT_FAILURES, "operation" => operation).increment(1);
                 tracing::warn!(%error, operation, "sink operation failed; a retry cannot fix it");
-                return Err(Halt::Never(format!("{operation}: {error}")));
+                Halt::Never(format!("{operation}: {error}"))
             }
-            metrics::counter!(RETRIES, "operation" => operation).increment(1);
-            tracing::warn!(%error, operation, retry_in_ms = backoff.as_millis() as u64, "sink operation failed; retrying");
-            tokio::select! {
-                biased;
-                () = stop.cancelled() => return Err(Halt::Stopped),
-                () = tokio::time::sleep(backoff) => {}
-            }
-            backoff = (backoff * 2).min(self.max_retry_backoff);
-        }
+        })
     }
 }
 

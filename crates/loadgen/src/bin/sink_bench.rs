@@ -263,10 +263,7 @@ async fn fill(kafka: &KafkaConfig, arguments: &Arguments) -> anyhow::Result<usiz
 /// from subscribing to the last message.
 async fn broker_ceiling(kafka: &KafkaConfig, run: i64, messages: usize) -> anyhow::Result<f64> {
     let consumer: StreamConsumer = kafka
-        .client_config()
-        .set("group.id", format!("bench-ceiling-{run}"))
-        .set("enable.auto.commit", "false")
-        .set("auto.offset.reset", "earliest")
+        .manual_commit(&format!("bench-ceiling-{run}"))
         // As the sink fetches: a broker that holds every fetch for the whole wait (tansu does)
         // would otherwise pace this consumer at librdkafka's default of 500 ms per fetch.
         .set(
