@@ -73,33 +73,44 @@ def adds_a_column(sql):
     return "ALTER TABLE" in code and code.count("ADD COLUMN") == 1
 
 
-def run(connection, sql, where):
+def run(connection, sql, where, output="CSV"):
     try:
-        return connection.query(sql, "CSV")
+        return connection.query(sql, output)
     except Exception as error:  # chdb raises its own error type with the server's message
         raise SystemExit(f"{where}: {error}\n--- statement ---\n{sql}")
 
 
+def apply_migrations(connection):
+    """Applies every migration in order, twice; returns their paths."""
+    migrations = sorted(SCHEMAS.glob("[0-9][0-9][0-9]_*.sql"))
+    for attempt in ("first", "second"):
+        for path in migrations:
+            for statement in statements(path.read_text()):
+                # As in crates/store/src/migrate.rs: adding a column that exists is done.
+                if attempt == "second" and adds_a_column(statement):
+                    try:
+                        connection.query(statement, "CSV")
+                    except Exception as error:
+                        if "column with this name already exists" not in str(error):
+                            raise SystemExit(f"{path.name} (second application): {error}")
+                    continue
+                run(connection, statement, f"{path.name} ({attempt} application)")
+    return migrations
+
+
+def open_check_database(data):
+    """A chdb session in directory `data` with the learnstream_check database in use."""
+    connection = session.Session(data)
+    run(connection, "CREATE DATABASE IF NOT EXISTS learnstream_check", "create database")
+    run(connection, "USE learnstream_check", "use database")
+    return connection
+
+
 def main():
     with tempfile.TemporaryDirectory() as data:
-        connection = session.Session(data)
+        connection = open_check_database(data)
         version = str(run(connection, "SELECT version()", "version")).strip().strip('"')
-        run(connection, "CREATE DATABASE IF NOT EXISTS learnstream_check", "create database")
-        run(connection, "USE learnstream_check", "use database")
-
-        migrations = sorted(SCHEMAS.glob("[0-9][0-9][0-9]_*.sql"))
-        for attempt in ("first", "second"):
-            for path in migrations:
-                for statement in statements(path.read_text()):
-                    # As in crates/store/src/migrate.rs: adding a column that exists is done.
-                    if attempt == "second" and adds_a_column(statement):
-                        try:
-                            connection.query(statement, "CSV")
-                        except Exception as error:
-                            if "column with this name already exists" not in str(error):
-                                raise SystemExit(f"{path.name} (second application): {error}")
-                        continue
-                    run(connection, statement, f"{path.name} ({attempt} application)")
+        migrations = apply_migrations(connection)
 
         run(
             connection,

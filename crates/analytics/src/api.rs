@@ -27,7 +27,9 @@ use tower_http::trace::TraceLayer;
 use crate::evidence::Alignments;
 use crate::import::{self, ImportError};
 use crate::report::{self, CompetencyMastery, EngagementReport, by_learner};
-use crate::store::{AnalyticsStore, ClassStudent, LearnerStatement, PageEntry, now_us};
+use learnstream_store::{ClassStudent, LearnerStatement, PageEntry};
+
+use crate::store::{AnalyticsStore, now_us};
 use crate::{AnalyticsConfig, Error};
 
 const OPENAPI: &str = include_str!("openapi.json");

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::store::LearnerStatement;
+use learnstream_store::LearnerStatement;
 
 const MICROS_PER_DAY: i64 = 86_400_000_000;
 

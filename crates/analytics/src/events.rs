@@ -16,7 +16,9 @@ use serde_json::json;
 use crate::engagement::rfc3339;
 use crate::evidence::Alignments;
 use crate::report::{CompetencyMastery, by_learner, mastery};
-use crate::store::{AnalyticsStore, PublishedMastery, now_us};
+use learnstream_store::PublishedMastery;
+
+use crate::store::{AnalyticsStore, now_us};
 use crate::{AnalyticsConfig, Error, Result};
 
 pub(crate) const EVENT_SCHEMA: &str = "learnstream.mastery-changed.v1";

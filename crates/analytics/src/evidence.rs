@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::{Deserialize, Serialize};
 
 use crate::mastery::Evidence;
-use crate::store::LearnerStatement;
+use learnstream_store::LearnerStatement;
 
 /// The ADL verbs and the cmi5 verbs whose results are evidence.
 const DEFAULT_RESULT_VERBS: [&str; 8] = [

@@ -21,8 +21,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::events::{MasteryPublisher, Touched};
 use crate::evidence::EvidenceRules;
-use crate::store::LearnerStatement;
 use crate::{AnalyticsConfig, Result};
+use learnstream_store::LearnerStatement;
 
 const MAX_RETRY_BACKOFF: Duration = Duration::from_secs(10);
 const SINK_POLL: Duration = Duration::from_millis(50);

@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::evidence::Alignment;
-use crate::store::{RosterClass, RosterEnrollment, RosterUser};
+use learnstream_store::{RosterClass, RosterEnrollment, RosterUser};
 
 /// A CSV file that cannot be imported.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

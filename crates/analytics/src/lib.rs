@@ -27,7 +27,7 @@ pub use evidence::{Alignment, Alignments, EvidenceRules};
 pub use follower::follow;
 pub use mastery::{Assessment, BktParameters, Evidence, Method, assess};
 pub use report::{CompetencyMastery, EngagementReport};
-pub use store::{AnalyticsStore, LearnerStatement, RosterClass, RosterEnrollment, RosterUser};
+pub use store::AnalyticsStore;
 
 use learnstream_store::ClickHouseConfig;
 

@@ -7,7 +7,7 @@ use crate::AnalyticsConfig;
 use crate::engagement::{self, Engagement, rfc3339};
 use crate::evidence::{Alignments, CompetencyEvidence};
 use crate::mastery::assess;
-use crate::store::LearnerStatement;
+use learnstream_store::LearnerStatement;
 
 /// Mastery of one competency.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -312,40 +312,7 @@ fn statement_rows(batch: &DecodedBatch<'_>) -> Result<Vec<StatementRow>, String>
 /// filter arrays of its own values: a StatementRef target's are added when the batch is
 /// stored).
 pub fn statement_row(tenant: &str, raw: &str) -> Result<StatementRow, learnstream_xapi::Error> {
-    let columns = extract_columns(raw)?;
-    Ok(StatementRow {
-        tenant: tenant.to_owned(),
-        statement_id: columns.id,
-        stored_us: columns.stored_us,
-        timestamp_us: columns.timestamp_us,
-        actor_ifi: columns.actor_ifi,
-        verb_id: columns.verb_id.clone(),
-        object_type: columns.object_type,
-        object_id: columns.object_id,
-        registration: columns.registration,
-        result_success: columns.result_success,
-        result_completion: columns.result_completion,
-        score_scaled: columns.score_scaled,
-        score_raw: columns.score_raw,
-        score_min: columns.score_min,
-        score_max: columns.score_max,
-        duration_ms: columns.duration_ms,
-        voided: 0,
-        version: columns.version,
-        raw: raw.to_owned(),
-        match_verbs: vec![columns.verb_id],
-        match_registrations: columns
-            .registration
-            .map(|registration| registration.hyphenated().to_string())
-            .into_iter()
-            .collect(),
-        match_agents: columns.agents,
-        match_related_agents: columns.related_agents,
-        match_activities: columns.activities,
-        match_related_activities: columns.related_activities,
-        context_activities: columns.context_activities,
-        competency_ids: columns.competency_ids,
-    })
+    Ok(StatementRow::new(tenant, raw, extract_columns(raw)?))
 }
 
 #[cfg(test)]

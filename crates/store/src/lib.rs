@@ -10,14 +10,21 @@
 mod config;
 mod error;
 mod migrate;
+mod rows;
 mod statements;
 mod windows;
 
 pub use config::ClickHouseConfig;
 pub use error::{Error, Result};
 pub use migrate::{MIGRATIONS, Migration, MigrationReport, migrate};
+pub use rows::{
+    ActorRow, AlignmentRow, AlignmentWrite, AttachmentRow, ClassStudent, ClassWrite,
+    EnrollmentWrite, FilterMatches, LearnerStatement, LookupRow, MigrationRow, PageEntry,
+    PublishedMastery, PublishedWrite, RosterClass, RosterEnrollment, RosterUser, StatementRow,
+    TableRow, UserWrite, VoidRow,
+};
 pub use statements::{
-    AttachmentRow, FilterMatches, IDS_PER_QUERY, PagePosition, PageQuery, PageRow, StatementPage,
-    StatementRow, StatementStore, StoredAttachment, StoredById, StoredStatement, VoidRow,
+    IDS_PER_QUERY, PagePosition, PageQuery, PageRow, StatementPage, StatementStore,
+    StoredAttachment, StoredById, StoredStatement,
 };
 pub use windows::{FIRST_WINDOW, Reach, Span, WINDOW_ROWS, Windowed, blind, bound, read_windows};

@@ -10,6 +10,8 @@
 use clickhouse::Row;
 use serde::Deserialize;
 
+use crate::rows::MigrationRow;
+
 use crate::{ClickHouseConfig, Error, Result};
 
 /// One migration file.
@@ -36,14 +38,6 @@ pub struct MigrationReport {
 struct AppliedRow {
     version: u32,
     sql: String,
-}
-
-#[derive(Row, serde::Serialize)]
-struct RecordRow<'a> {
-    version: u32,
-    name: &'a str,
-    sql: &'a str,
-    applied_at: u32,
 }
 
 /// Creates the database if needed and applies every migration not yet recorded, in order.
@@ -137,9 +131,11 @@ async fn record(client: &clickhouse::Client, migration: &Migration) -> Result<()
         .map_or(0, |elapsed| {
             u32::try_from(elapsed.as_secs()).unwrap_or(u32::MAX)
         });
-    let mut insert = client.insert::<RecordRow<'_>>("schema_migrations").await?;
+    let mut insert = client
+        .insert::<MigrationRow<'_>>("schema_migrations")
+        .await?;
     insert
-        .write(&RecordRow {
+        .write(&MigrationRow {
             version: migration.version,
             name: migration.name,
             sql: migration.sql,

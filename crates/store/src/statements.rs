@@ -1,118 +1,10 @@
 use clickhouse::Row;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use uuid::Uuid;
 
+use crate::rows::{AttachmentRow, FilterMatches, LookupRow, StatementRow, VoidRow};
 use crate::windows::{FIRST_WINDOW, Reach, Span, Windowed, bound, read_windows};
 use crate::{ClickHouseConfig, Result};
-
-/// One row of the `statements` table (`schemas/clickhouse/001_statements.sql`); field order is
-/// column order, since rows travel as `RowBinary` without names.
-#[derive(Debug, Clone, PartialEq, Row, Serialize)]
-pub struct StatementRow {
-    pub tenant: String,
-    #[serde(with = "clickhouse::serde::uuid")]
-    pub statement_id: Uuid,
-    pub stored_us: u64,
-    pub timestamp_us: i64,
-    pub actor_ifi: String,
-    pub verb_id: String,
-    pub object_type: String,
-    pub object_id: String,
-    #[serde(with = "clickhouse::serde::uuid::option")]
-    pub registration: Option<Uuid>,
-    pub result_success: Option<bool>,
-    pub result_completion: Option<bool>,
-    pub score_scaled: Option<f64>,
-    pub score_raw: Option<f64>,
-    pub score_min: Option<f64>,
-    pub score_max: Option<f64>,
-    pub duration_ms: Option<u64>,
-    pub voided: u8,
-    pub version: String,
-    /// The normalized statement as compact JSON.
-    pub raw: String,
-    /// What each query filter matches (`schemas/clickhouse/002_statement_filters.sql`).
-    pub match_verbs: Vec<String>,
-    pub match_registrations: Vec<String>,
-    pub match_agents: Vec<String>,
-    pub match_related_agents: Vec<String>,
-    pub match_activities: Vec<String>,
-    pub match_related_activities: Vec<String>,
-    /// What competency alignment reads (`schemas/clickhouse/005_learner_statements.sql`).
-    pub context_activities: Vec<String>,
-    pub competency_ids: Vec<String>,
-}
-
-impl StatementRow {
-    /// Adds what a targeted statement's filters match to this row's (the StatementRef rule).
-    pub fn inherit_matches(&mut self, target: &FilterMatches) {
-        let pairs = [
-            (&mut self.match_verbs, &target.match_verbs),
-            (&mut self.match_registrations, &target.match_registrations),
-            (&mut self.match_agents, &target.match_agents),
-            (&mut self.match_related_agents, &target.match_related_agents),
-            (&mut self.match_activities, &target.match_activities),
-            (
-                &mut self.match_related_activities,
-                &target.match_related_activities,
-            ),
-        ];
-        for (own, inherited) in pairs {
-            for value in inherited {
-                if !own.contains(value) {
-                    own.push(value.clone());
-                }
-            }
-        }
-    }
-
-    pub fn filter_matches(&self) -> FilterMatches {
-        FilterMatches {
-            statement_id: self.statement_id,
-            match_verbs: self.match_verbs.clone(),
-            match_registrations: self.match_registrations.clone(),
-            match_agents: self.match_agents.clone(),
-            match_related_agents: self.match_related_agents.clone(),
-            match_activities: self.match_activities.clone(),
-            match_related_activities: self.match_related_activities.clone(),
-        }
-    }
-}
-
-/// A stored statement's filter arrays, as a statement targeting it inherits them.
-#[derive(Debug, Clone, PartialEq, Row, Deserialize)]
-pub struct FilterMatches {
-    #[serde(with = "clickhouse::serde::uuid")]
-    pub statement_id: Uuid,
-    pub match_verbs: Vec<String>,
-    pub match_registrations: Vec<String>,
-    pub match_agents: Vec<String>,
-    pub match_related_agents: Vec<String>,
-    pub match_activities: Vec<String>,
-    pub match_related_activities: Vec<String>,
-}
-
-/// One row of the `statement_lookup` table (`schemas/clickhouse/004_statement_lookup.sql`).
-#[derive(Row, Serialize)]
-struct LookupRow<'a> {
-    tenant: &'a str,
-    #[serde(with = "clickhouse::serde::uuid")]
-    statement_id: Uuid,
-    verb_id: &'a str,
-    voided: u8,
-    raw: &'a str,
-}
-
-/// One row of the `pending_voids` table (`schemas/clickhouse/008_pending_voids.sql`): a voiding
-/// statement stored before the statement it voids.
-#[derive(Debug, Clone, PartialEq, Eq, Row, Serialize)]
-pub struct VoidRow {
-    pub tenant: String,
-    #[serde(with = "clickhouse::serde::uuid")]
-    pub target_id: Uuid,
-    #[serde(with = "clickhouse::serde::uuid")]
-    pub voiding_id: Uuid,
-}
 
 /// One UUID column (rows travel by position, so its name in the query does not matter).
 #[derive(Row, Deserialize)]
@@ -134,17 +26,6 @@ pub struct StoredStatement {
     pub raw: String,
     /// A voiding statement targeting it has been stored (Data 2.3.2).
     pub voided: bool,
-}
-
-/// One row of the `attachments` table (`schemas/clickhouse/003_attachments.sql`).
-#[derive(Debug, Clone, PartialEq, Eq, Row, Serialize, Deserialize)]
-pub struct AttachmentRow {
-    pub tenant: String,
-    pub sha2: String,
-    pub content_type: String,
-    #[serde(with = "serde_bytes")]
-    pub data: Vec<u8>,
-    pub stored_us: u64,
 }
 
 /// An attachment as read back.
