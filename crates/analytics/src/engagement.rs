@@ -59,7 +59,7 @@ impl EngagementRules {
 }
 
 /// One learner's engagement over the statements read.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Engagement {
     pub statements: u64,
     /// Days (UTC) with at least one statement.
@@ -72,6 +72,7 @@ pub struct Engagement {
     /// Consecutive active days ending today or yesterday (UTC, as of the query).
     pub current_streak_days: u64,
     /// The newest statement's timestamp, RFC 3339.
+    #[schema(format = DateTime)]
     pub last_activity: Option<String>,
     /// Activities (objects) the learner worked on, and those they completed.
     pub activities_attempted: u64,
@@ -85,7 +86,8 @@ pub struct Engagement {
 }
 
 /// One day's engagement.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[schema(as = Day)]
 pub struct DayEngagement {
     /// `YYYY-MM-DD`, UTC.
     pub date: String,

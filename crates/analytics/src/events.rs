@@ -11,10 +11,12 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use learnstream_kafka::DurableProducer;
-use serde_json::json;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use crate::engagement::rfc3339;
 use crate::evidence::Alignments;
+use crate::mastery::MethodName;
 use crate::report::{CompetencyMastery, by_learner, mastery};
 use learnstream_store::PublishedMastery;
 
@@ -141,7 +143,7 @@ impl MasteryPublisher {
                     .send(
                         &self.topic,
                         Some(key.as_bytes()),
-                        event.to_string().as_bytes(),
+                        &serde_json::to_vec(&event).expect("an event serializes"),
                         &[],
                     )
                     .await
@@ -157,7 +159,7 @@ impl MasteryPublisher {
                 Some(current) => PublishedMastery {
                     actor_ifi: learner.clone(),
                     competency_id: current.competency_id.clone(),
-                    method: current.method.to_owned(),
+                    method: current.method.as_str().to_owned(),
                     value: current.value,
                     mastered: current.mastered,
                     evidence_count: current.evidence_count,
@@ -195,53 +197,111 @@ fn changed(before: Option<&PublishedMastery>, current: &CompetencyMastery) -> bo
             before.evidence_count == 0
                 || (before.value - current.value).abs() > 1e-9
                 || before.mastered != current.mastered
-                || before.method != current.method
+                || before.method != current.method.as_str()
         }
     }
 }
 
-/// A `mastery-changed` event.
+/// A learner's mastery of a competency changed: one `mastery-changed` v1 event. Its JSON Schema,
+/// `schemas/kafka/mastery-changed.v1.schema.json`, is generated from this type (a test fails
+/// when the committed file differs).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(
+    title = "learnstream mastery-changed v1",
+    description = "A learner's mastery of a competency changed. Published on kafka.mastery_topic, keyed by \"<tenant>\\n<learner>\".",
+    extend("$id" = "https://learnstream.dev/schemas/kafka/mastery-changed.v1.schema.json"),
+    transform = nullable_but_present
+)]
+pub struct MasteryChanged {
+    #[schemars(extend("const" = EVENT_SCHEMA))]
+    pub schema: String,
+    #[schemars(length(min = 1))]
+    pub tenant: String,
+    /// The learner's xAPI actor identifier: mbox:mailto:…, mbox_sha1sum:…, openid:… or
+    /// account:<homePage>|<name>.
+    pub learner: String,
+    #[schemars(length(min = 1))]
+    pub competency_id: String,
+    /// The alignment's framework; empty when unknown.
+    pub framework: String,
+    pub method: MethodName,
+    /// The mastery value (for bkt, the probability that the competency is known); null when the
+    /// competency lost all its evidence (voided statements).
+    #[schemars(range(min = 0.0, max = 1.0))]
+    pub value: Option<f64>,
+    pub mastered: bool,
+    pub evidence_count: u64,
+    #[schemars(extend("format" = "date-time"))]
+    pub last_evidence_at: Option<String>,
+    /// What was last published for this learner and competency; null for the first event.
+    pub previous: Option<PreviousMastery>,
+    #[schemars(extend("format" = "date-time"))]
+    pub computed_at: String,
+}
+
+/// Every event carries every field: those that may be null are required too.
+fn nullable_but_present(schema: &mut schemars::Schema) {
+    if let Some(serde_json::Value::Array(required)) = schema.get_mut("required") {
+        for field in ["value", "last_evidence_at", "previous"] {
+            if !required.iter().any(|name| name == field) {
+                required.push(field.into());
+            }
+        }
+    }
+}
+
+/// The mastery an event replaces.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PreviousMastery {
+    pub value: f64,
+    pub mastered: bool,
+}
+
+/// The event for a learner's competency: its `current` mastery, or none when it lost all its
+/// evidence, after what was published `before`.
 fn event(
     tenant: &str,
     learner: &str,
     current: Option<&CompetencyMastery>,
     before: Option<&PublishedMastery>,
     computed_at: &str,
-) -> serde_json::Value {
+) -> MasteryChanged {
     let previous = before
         .filter(|before| before.evidence_count > 0)
-        .map(|before| json!({"value": before.value, "mastered": before.mastered}));
+        .map(|before| PreviousMastery {
+            value: before.value,
+            mastered: before.mastered,
+        });
+    let common = |competency_id: &str, method: MethodName| MasteryChanged {
+        schema: EVENT_SCHEMA.to_owned(),
+        tenant: tenant.to_owned(),
+        learner: learner.to_owned(),
+        competency_id: competency_id.to_owned(),
+        framework: String::new(),
+        method,
+        value: None,
+        mastered: false,
+        evidence_count: 0,
+        last_evidence_at: None,
+        previous: previous.clone(),
+        computed_at: computed_at.to_owned(),
+    };
     match current {
-        Some(current) => json!({
-            "schema": EVENT_SCHEMA,
-            "tenant": tenant,
-            "learner": learner,
-            "competency_id": current.competency_id,
-            "framework": current.framework,
-            "method": current.method,
-            "value": current.value,
-            "mastered": current.mastered,
-            "evidence_count": current.evidence_count,
-            "last_evidence_at": current.last_evidence_at,
-            "previous": previous,
-            "computed_at": computed_at,
-        }),
+        Some(current) => MasteryChanged {
+            framework: current.framework.clone(),
+            value: Some(current.value),
+            mastered: current.mastered,
+            evidence_count: current.evidence_count,
+            last_evidence_at: Some(current.last_evidence_at.clone()),
+            ..common(&current.competency_id, current.method)
+        },
         None => {
             let before = before.expect("an event has a current or a previous state");
-            json!({
-                "schema": EVENT_SCHEMA,
-                "tenant": tenant,
-                "learner": learner,
-                "competency_id": before.competency_id,
-                "framework": "",
-                "method": before.method,
-                "value": null,
-                "mastered": false,
-                "evidence_count": 0,
-                "last_evidence_at": null,
-                "previous": previous,
-                "computed_at": computed_at,
-            })
+            // A method no longer known keeps the configured default's name.
+            let method = before.method.parse().unwrap_or_default();
+            common(&before.competency_id, method)
         }
     }
 }
@@ -255,14 +315,14 @@ mod tests {
         CompetencyMastery {
             competency_id: "fractions".into(),
             framework: "math".into(),
-            method: "decaying_average",
+            method: MethodName::DecayingAverage,
             value,
             mastered: value >= 0.8,
             evidence_count: 3,
             last_evidence_at: "2026-11-23T10:00:00.000Z".into(),
             last_evidence_us: 0,
             trend: Trend {
-                direction: "rising",
+                direction: crate::report::Direction::Rising,
                 change: Some(0.1),
             },
         }
@@ -299,11 +359,16 @@ mod tests {
             Some(&published(0.5)),
             "2026-11-23T10:00:01.000Z",
         );
-        assert_eq!(event["schema"], EVENT_SCHEMA);
-        assert_eq!(event["value"], 0.85);
-        assert_eq!(event["mastered"], true);
-        assert_eq!(event["previous"]["value"], 0.5);
-        assert_eq!(event["previous"]["mastered"], false);
+        assert_eq!(event.schema, EVENT_SCHEMA);
+        assert_eq!(event.value, Some(0.85));
+        assert!(event.mastered);
+        assert_eq!(
+            event.previous,
+            Some(PreviousMastery {
+                value: 0.5,
+                mastered: false
+            })
+        );
         let withdrawn = super::event(
             "district-7",
             "mbox:mailto:ann@example.org",
@@ -311,7 +376,34 @@ mod tests {
             Some(&published(0.5)),
             "2026-11-23T10:00:01.000Z",
         );
-        assert_eq!(withdrawn["value"], serde_json::Value::Null);
-        assert_eq!(withdrawn["evidence_count"], 0);
+        assert_eq!(withdrawn.value, None);
+        assert_eq!(withdrawn.evidence_count, 0);
+        assert_eq!(withdrawn.method, MethodName::DecayingAverage);
+        let json = serde_json::to_value(&withdrawn).unwrap();
+        assert_eq!(json["value"], serde_json::Value::Null);
+        assert_eq!(json["last_evidence_at"], serde_json::Value::Null);
+    }
+
+    /// The committed schema is the one this build generates: `UPDATE_SCHEMAS=1 cargo test`
+    /// writes it.
+    #[test]
+    fn the_committed_event_schema_is_the_generated_one() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../schemas/kafka/mastery-changed.v1.schema.json"
+        );
+        let generated = serde_json::to_value(schemars::schema_for!(MasteryChanged)).unwrap();
+        let text = serde_json::to_string_pretty(&generated).unwrap() + "\n";
+        if std::env::var_os("UPDATE_SCHEMAS").is_some() {
+            std::fs::write(path, &text).unwrap();
+        }
+        // Compared as JSON: the order of an object's keys depends on serde_json's features,
+        // which other crates of the workspace may switch on.
+        let committed: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        assert!(
+            committed == generated,
+            "{path} differs from the schema of MasteryChanged; run UPDATE_SCHEMAS=1 cargo test -p learnstream-analytics and commit it:\n{text}"
+        );
     }
 }

@@ -102,7 +102,7 @@ impl EvidenceRules {
 }
 
 /// One row of the alignment table: an activity is evidence of a competency.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Alignment {
     pub activity_id: String,
     pub competency_id: String,

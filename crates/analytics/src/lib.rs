@@ -19,14 +19,14 @@ mod mastery;
 mod report;
 mod store;
 
-pub use api::{AnalyticsState, router};
+pub use api::{AnalyticsState, DOCUMENT_PATH, router, serve_document};
 pub use config::AnalyticsConfig;
 pub use engagement::{Engagement, EngagementRules};
-pub use events::{MasteryPublisher, describe as describe_metrics};
+pub use events::{MasteryChanged, MasteryPublisher, PreviousMastery, describe as describe_metrics};
 pub use evidence::{Alignment, Alignments, EvidenceRules};
 pub use follower::follow;
-pub use mastery::{Assessment, BktParameters, Evidence, Method, assess};
-pub use report::{CompetencyMastery, EngagementReport};
+pub use mastery::{Assessment, BktParameters, Evidence, Method, MethodName, assess};
+pub use report::{CompetencyMastery, Direction, EngagementReport, Trend};
 pub use store::AnalyticsStore;
 
 use learnstream_store::ClickHouseConfig;

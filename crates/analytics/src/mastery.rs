@@ -50,6 +50,66 @@ pub enum Method {
     Bkt(BktParameters),
 }
 
+/// A method by name, as the API, the events and `mastery_published` show it.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum MethodName {
+    WeightedAverage,
+    #[default]
+    DecayingAverage,
+    MostRecent,
+    Highest,
+    Mean,
+    NTimes,
+    Bkt,
+}
+
+impl std::str::FromStr for MethodName {
+    type Err = String;
+
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        MethodName::ALL
+            .into_iter()
+            .find(|method| method.as_str() == name)
+            .ok_or_else(|| format!("{name:?} is no mastery method"))
+    }
+}
+
+impl MethodName {
+    pub const ALL: [MethodName; 7] = [
+        MethodName::WeightedAverage,
+        MethodName::DecayingAverage,
+        MethodName::MostRecent,
+        MethodName::Highest,
+        MethodName::Mean,
+        MethodName::NTimes,
+        MethodName::Bkt,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MethodName::WeightedAverage => "weighted_average",
+            MethodName::DecayingAverage => "decaying_average",
+            MethodName::MostRecent => "most_recent",
+            MethodName::Highest => "highest",
+            MethodName::Mean => "mean",
+            MethodName::NTimes => "n_times",
+            MethodName::Bkt => "bkt",
+        }
+    }
+}
+
 fn default_recent_weight() -> f64 {
     0.65
 }
@@ -134,15 +194,15 @@ impl BktParameters {
 
 impl Method {
     /// The name the API and the mastery events carry.
-    pub fn name(&self) -> &'static str {
+    pub fn name(&self) -> MethodName {
         match self {
-            Method::WeightedAverage { .. } => "weighted_average",
-            Method::DecayingAverage { .. } => "decaying_average",
-            Method::MostRecent {} => "most_recent",
-            Method::Highest {} => "highest",
-            Method::Mean {} => "mean",
-            Method::NTimes { .. } => "n_times",
-            Method::Bkt(_) => "bkt",
+            Method::WeightedAverage { .. } => MethodName::WeightedAverage,
+            Method::DecayingAverage { .. } => MethodName::DecayingAverage,
+            Method::MostRecent {} => MethodName::MostRecent,
+            Method::Highest {} => MethodName::Highest,
+            Method::Mean {} => MethodName::Mean,
+            Method::NTimes { .. } => MethodName::NTimes,
+            Method::Bkt(_) => MethodName::Bkt,
         }
     }
 

@@ -2,22 +2,27 @@
 //! district API answers and what the mastery events compare.
 
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::AnalyticsConfig;
 use crate::engagement::{self, Engagement, rfc3339};
 use crate::evidence::{Alignments, CompetencyEvidence};
-use crate::mastery::assess;
+use crate::mastery::{MethodName, assess};
 use learnstream_store::LearnerStatement;
 
 /// Mastery of one competency.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct CompetencyMastery {
     pub competency_id: String,
+    /// The framework the competency belongs to (e.g. a CASE CFDocument), empty if unknown.
     pub framework: String,
-    pub method: &'static str,
+    pub method: MethodName,
+    /// From 0 to 1 (for bkt: the probability the competency is known).
     pub value: f64,
     pub mastered: bool,
     pub evidence_count: u64,
+    /// The newest evidence's timestamp, RFC 3339.
+    #[schema(format = DateTime)]
     pub last_evidence_at: String,
     #[serde(skip)]
     pub last_evidence_us: i64,
@@ -25,12 +30,22 @@ pub struct CompetencyMastery {
 }
 
 /// How the newest evidence moved the value.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Trend {
-    /// `rising`, `falling`, `steady`, or `new` (one piece of evidence so far).
-    pub direction: &'static str,
+    pub direction: Direction,
     /// The value minus the value before the newest evidence.
     pub change: Option<f64>,
+}
+
+/// Which way the newest evidence moved a mastery value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    Rising,
+    Falling,
+    Steady,
+    /// One piece of evidence so far.
+    New,
 }
 
 /// Below this a change is no change: the rounding of floating-point sums.
@@ -51,10 +66,10 @@ pub(crate) fn mastery(
             let assessment = assess(method, config.mastery_threshold, evidence)?;
             let change = assessment.change();
             let direction = match change {
-                None => "new",
-                Some(change) if change > STEADY => "rising",
-                Some(change) if change < -STEADY => "falling",
-                Some(_) => "steady",
+                None => Direction::New,
+                Some(change) if change > STEADY => Direction::Rising,
+                Some(change) if change < -STEADY => Direction::Falling,
+                Some(_) => Direction::Steady,
             };
             Some(CompetencyMastery {
                 competency_id,
@@ -72,7 +87,7 @@ pub(crate) fn mastery(
 }
 
 /// A learner's engagement and whether they are at risk.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct EngagementReport {
     #[serde(flatten)]
     pub engagement: Engagement,
@@ -167,13 +182,13 @@ mod tests {
         assert_eq!(assessed.len(), 2);
         let fractions = &assessed[0];
         assert_eq!(fractions.competency_id, "fractions");
-        assert_eq!(fractions.method, "decaying_average");
+        assert_eq!(fractions.method, MethodName::DecayingAverage);
         assert!((fractions.value - (0.65 * 0.4 + 0.35 * 0.2)).abs() < 1e-12);
         assert_eq!(fractions.evidence_count, 2);
-        assert_eq!(fractions.trend.direction, "rising");
+        assert_eq!(fractions.trend.direction, Direction::Rising);
         let recent = &assessed[1];
         assert_eq!(recent.value, 0.5);
-        assert_eq!(recent.trend.direction, "falling");
+        assert_eq!(recent.trend.direction, Direction::Falling);
         assert_eq!(recent.last_evidence_at, "1970-01-01T00:00:01.000Z");
 
         let report = engagement(&statements, &assessed, &config(), 2_000_000);

@@ -132,7 +132,7 @@ pub async fn start(
             body_read_timeout: config.http.body_read_timeout(),
             cors_allowed_origins: config.http.cors_allowed_origins.clone(),
         });
-        learnstream_intake::router(AppState::new(AppStateParts {
+        let lrs = learnstream_intake::router(AppState::new(AppStateParts {
             coalescer: Coalescer::start(
                 DurableProducer::new(&config.kafka).context("creating kafka producer")?,
                 config.kafka.statements_topic.clone(),
@@ -148,10 +148,14 @@ pub async fn start(
             cors_allowed_origins: config.http.cors_allowed_origins.clone(),
             metrics,
             readiness,
-        }))
-        .merge(district)
+        }));
+        // The district API's document is the base: its title, security and tags frame the
+        // LRS's routes too.
+        learnstream_analytics::serve_document(district.merge(lrs))
     } else {
         learnstream_http::ops_router(metrics, readiness)
+            .split_for_parts()
+            .0
     };
     let listener = tokio::net::TcpListener::bind(config.http.listen)
         .await

@@ -6,10 +6,12 @@ use std::fmt;
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
-/// The kinds of failure a client can see.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The kinds of failure a client can see, one per HTTP status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// The request breaks a rule of xAPI (400).
     BadRequest,
@@ -53,23 +55,6 @@ impl ErrorCode {
             ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-
-    fn as_str(self) -> &'static str {
-        match self {
-            ErrorCode::BadRequest => "bad_request",
-            ErrorCode::Unauthorized => "unauthorized",
-            ErrorCode::Forbidden => "forbidden",
-            ErrorCode::NotFound => "not_found",
-            ErrorCode::Conflict => "conflict",
-            ErrorCode::PreconditionFailed => "precondition_failed",
-            ErrorCode::PreconditionRequired => "precondition_required",
-            ErrorCode::RequestTimeout => "request_timeout",
-            ErrorCode::PayloadTooLarge => "payload_too_large",
-            ErrorCode::UnsupportedMediaType => "unsupported_media_type",
-            ErrorCode::Unavailable => "unavailable",
-            ErrorCode::Internal => "internal",
         }
     }
 }
@@ -127,9 +112,30 @@ impl From<learnstream_xapi::Error> for ApiError {
     }
 }
 
+/// The body of every error answer.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Error)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+/// What went wrong.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    pub code: ErrorCode,
+    /// What to fix, naming the field or parameter and the rule it breaks.
+    #[schema(example = "limit: must be between 1 and 1000")]
+    pub message: String,
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({"error": {"code": self.code.as_str(), "message": self.message}});
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code,
+                message: self.message,
+            },
+        };
         let mut response = (self.code.http_status(), axum::Json(body)).into_response();
         let headers = response.headers_mut();
         match self.code {

@@ -14,7 +14,7 @@ mod ops;
 
 pub use auth::{AuthConfig, Authenticated, CredentialConfig, Credentials, Principal, WriteMode};
 pub use cors::cors_layer;
-pub use error::{ApiError, ErrorCode, RETRY_AFTER_SECONDS};
+pub use error::{ApiError, ErrorBody, ErrorCode, ErrorDetail, RETRY_AFTER_SECONDS};
 pub use guard::{BodyGuard, guard_body};
 pub use metrics::{describe as describe_metrics, track_http};
-pub use ops::{Readiness, ops_router};
+pub use ops::{OPERATIONS_TAG, Readiness, ops_router};

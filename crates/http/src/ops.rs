@@ -1,10 +1,11 @@
 //! The operational routes every learnstream process serves, whatever else it serves.
 
-use axum::Router;
-use axum::routing::get;
+use axum::extract::State;
 use metrics_exporter_prometheus::PrometheusHandle;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use crate::error::{ApiError, ErrorCode};
+use crate::error::{ApiError, ErrorBody, ErrorCode};
 
 /// Whether the process does its work yet: `None` once it does, or why not.
 #[derive(Clone)]
@@ -29,6 +30,16 @@ impl std::fmt::Debug for Readiness {
     }
 }
 
+/// What the operational routes read.
+#[derive(Clone)]
+struct Ops {
+    metrics: Option<PrometheusHandle>,
+    readiness: Option<Readiness>,
+}
+
+/// The tag of the operational routes in the API document.
+pub const OPERATIONS_TAG: &str = "operations";
+
 /// The operational routes every learnstream process serves: `GET /health` (the process is up
 /// and serving), `GET /ready` (it does its work: a sink has joined its group and holds its
 /// partitions; 503 with the reason until then) and, with a metrics handle, `GET /metrics` in
@@ -36,21 +47,64 @@ impl std::fmt::Debug for Readiness {
 pub fn ops_router<S: Clone + Send + Sync + 'static>(
     metrics: Option<PrometheusHandle>,
     readiness: Option<Readiness>,
-) -> Router<S> {
-    let ready = move || {
-        let not_ready = readiness.as_ref().and_then(Readiness::not_ready);
-        async move {
-            match not_ready {
-                None => Ok("ready"),
-                Some(reason) => Err(ApiError::new(ErrorCode::Unavailable, reason)),
-            }
-        }
+) -> OpenApiRouter<S> {
+    let serves_metrics = metrics.is_some();
+    let router = OpenApiRouter::new()
+        .routes(routes!(health))
+        .routes(routes!(ready));
+    let router = if serves_metrics {
+        router.routes(routes!(prometheus_metrics))
+    } else {
+        router
     };
-    let router = Router::new()
-        .route("/health", get(|| async { "ok" }))
-        .route("/ready", get(ready));
-    match metrics {
-        Some(handle) => router.route("/metrics", get(move || std::future::ready(handle.render()))),
-        None => router,
+    router.with_state(Ops { metrics, readiness })
+}
+
+/// Whether the process is up and serving.
+#[utoipa::path(
+    get,
+    path = "/health",
+    tag = OPERATIONS_TAG,
+    operation_id = "health",
+    security(()),
+    responses((status = 200, description = "The process is up", body = String, content_type = "text/plain", example = "ok")),
+)]
+async fn health() -> &'static str {
+    "ok"
+}
+
+/// Whether the process does its work: a sink has joined its group and holds partitions.
+#[utoipa::path(
+    get,
+    path = "/ready",
+    tag = OPERATIONS_TAG,
+    operation_id = "ready",
+    security(()),
+    responses(
+        (status = 200, description = "The process does its work", body = String, content_type = "text/plain", example = "ready"),
+        (status = 503, description = "Not yet, and why", body = ErrorBody),
+    ),
+)]
+async fn ready(State(ops): State<Ops>) -> Result<&'static str, ApiError> {
+    match ops.readiness.as_ref().and_then(Readiness::not_ready) {
+        None => Ok("ready"),
+        Some(reason) => Err(ApiError::new(ErrorCode::Unavailable, reason)),
     }
+}
+
+/// The process's metrics: HTTP requests, Kafka and ClickHouse operations, the sink's lag, the
+/// process's CPU and memory.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = OPERATIONS_TAG,
+    operation_id = "metrics",
+    security(()),
+    responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain")),
+)]
+async fn prometheus_metrics(State(ops): State<Ops>) -> String {
+    ops.metrics
+        .as_ref()
+        .map(PrometheusHandle::render)
+        .unwrap_or_default()
 }

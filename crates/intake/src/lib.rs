@@ -21,17 +21,17 @@ mod serve;
 mod state;
 mod statements;
 
-use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::get;
 use learnstream_http::{
     ApiError, BodyGuard, ErrorCode, cors_layer, guard_body, ops_router, track_http,
 };
 use learnstream_xapi::XapiVersion;
 use tower_http::trace::TraceLayer;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub use coalesce::{CoalesceConfig, Coalescer, SubmitError};
 pub use config::HttpConfig;
@@ -42,20 +42,24 @@ pub use progress::{ConsistencyConfig, Progress, ProgressError};
 pub use serve::{ConnectionLimits, serve};
 pub use state::{AppState, AppStateParts};
 
-/// The whole HTTP application.
-pub fn router(state: AppState) -> Router {
-    let router = Router::new()
-        .route("/xapi/about", get(about::about))
-        .route(
-            "/xapi/statements",
-            get(read::get_statements)
-                .post(statements::post)
-                .put(statements::put_statement)
-                .route_layer(middleware::from_fn_with_state(
-                    state.clone(),
-                    statements::consistent_through_header,
-                )),
-        )
+/// The tag of the xAPI resources in the API document.
+pub const XAPI_TAG: &str = "xAPI";
+
+/// The whole HTTP application, its routes described for the API document.
+pub fn router(state: AppState) -> OpenApiRouter {
+    let statements = OpenApiRouter::new()
+        .routes(routes!(
+            read::get_statements,
+            statements::post,
+            statements::put_statement
+        ))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            statements::consistent_through_header,
+        ));
+    let router = OpenApiRouter::new()
+        .routes(routes!(about::about))
+        .merge(statements)
         .layer(middleware::from_fn_with_state(
             BodyGuard::new(
                 state.credentials().clone(),

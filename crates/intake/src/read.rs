@@ -25,12 +25,44 @@ use uuid::Uuid;
 use crate::state::AppState;
 use crate::statements::request_version;
 use learnstream_http::Authenticated;
-use learnstream_http::{ApiError, ErrorCode};
+use learnstream_http::{ApiError, ErrorBody, ErrorCode};
 
 /// The most statements a page holds; `limit=0` or no `limit` asks for this many.
 pub(crate) const MAX_PAGE_STATEMENTS: u64 = 500;
 
 /// `GET /xapi/statements`.
+#[utoipa::path(
+    get,
+    path = "/xapi/statements",
+    tag = crate::XAPI_TAG,
+    operation_id = "xapi_get_statements",
+    summary = "One statement by id, or a page of statements (xAPI Statement Resource)",
+    description = "With `statementId` or `voidedStatementId`: that statement. Otherwise a StatementResult of the statements the filters match, newest stored first, with a `more` link to the next page. `attachments=true` answers multipart/mixed with the attachments' content.",
+    params(
+        ("X-Experience-API-Version" = String, Header, description = "The xAPI version of the request: 1.0.x or 2.0.0."),
+        ("statementId" = Option<String>, Query, description = "One statement by id."),
+        ("voidedStatementId" = Option<String>, Query, description = "One voided statement by id."),
+        ("agent" = Option<String>, Query, description = "An Agent or identified Group (JSON): statements whose actor or object it is."),
+        ("verb" = Option<String>, Query, description = "A verb IRI."),
+        ("activity" = Option<String>, Query, description = "An activity IRI: statements whose object it is."),
+        ("registration" = Option<String>, Query, description = "A registration UUID."),
+        ("related_activities" = Option<bool>, Query, description = "`activity` also matches context activities and sub-statements."),
+        ("related_agents" = Option<bool>, Query, description = "`agent` also matches the authority, context agents and sub-statements."),
+        ("since" = Option<String>, Query, description = "Only statements stored after this (RFC 3339)."),
+        ("until" = Option<String>, Query, description = "Only statements stored at or before this (RFC 3339)."),
+        ("limit" = Option<u64>, Query, description = "At most this many statements (0 or absent: the server's maximum, 500)."),
+        ("format" = Option<String>, Query, description = "`exact`, `ids` or `canonical`."),
+        ("attachments" = Option<bool>, Query, description = "Answer multipart/mixed with the attachments."),
+        ("ascending" = Option<bool>, Query, description = "Oldest stored first."),
+    ),
+    responses(
+        (status = 200, description = "The statement, or a StatementResult", body = serde_json::Value),
+        (status = 400, description = "A parameter breaks a rule of xAPI", body = ErrorBody),
+        (status = 401, description = "No or wrong credentials", body = ErrorBody),
+        (status = 404, description = "No statement with that id", body = ErrorBody),
+        (status = 503, description = "ClickHouse cannot answer now; retry", body = ErrorBody),
+    ),
+)]
 pub(crate) async fn get_statements(
     State(state): State<AppState>,
     Authenticated(principal): Authenticated,

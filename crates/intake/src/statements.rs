@@ -26,7 +26,7 @@ use crate::media;
 use crate::metrics::{PRODUCE_FAILURES, STATEMENTS_ACCEPTED};
 use crate::state::AppState;
 use learnstream_http::WriteMode;
-use learnstream_http::{ApiError, ErrorCode};
+use learnstream_http::{ApiError, ErrorBody, ErrorCode};
 use learnstream_http::{Authenticated, Principal};
 
 pub(crate) const VERSION_HEADER: &str = "x-experience-api-version";
@@ -67,6 +67,29 @@ pub(crate) fn insert_consistent_through(response: &mut Response, instant: Offset
 
 /// Every `POST /xapi/statements`: statements, or with `?method=…` a request in the alternate
 /// syntax (`alternate.rs`).
+#[utoipa::path(
+    post,
+    path = "/xapi/statements",
+    tag = crate::XAPI_TAG,
+    operation_id = "xapi_post_statements",
+    summary = "Store one statement or an array of statements",
+    description = "Answers the ids, in order, once Kafka has the statements durably (or, with the read-your-writes write mode, once they are readable). A statement with attachments comes as multipart/mixed. With `method=GET|PUT|POST` the request is in the alternate request syntax (a form body).",
+    params(
+        ("X-Experience-API-Version" = String, Header, description = "The xAPI version of the request: 1.0.x or 2.0.0."),
+        ("X-Learnstream-Write-Mode" = Option<String>, Header, description = "`throughput` (answer once durable in Kafka) or `read-your-writes` (once a GET reads them)."),
+        ("method" = Option<String>, Query, description = "The alternate request syntax: the method the form body carries."),
+    ),
+    request_body(content = serde_json::Value, description = "A statement or an array of statements", content_type = "application/json"),
+    responses(
+        (status = 200, description = "The statements' ids, in order", body = Vec<String>),
+        (status = 400, description = "A statement breaks a rule of xAPI; the message names the field", body = ErrorBody),
+        (status = 401, description = "No or wrong credentials", body = ErrorBody),
+        (status = 403, description = "The credential may not write", body = ErrorBody),
+        (status = 409, description = "A statement id is stored with other content", body = ErrorBody),
+        (status = 413, description = "The body is larger than the configured limit", body = ErrorBody),
+        (status = 503, description = "Kafka cannot take the statements now; retry", body = ErrorBody),
+    ),
+)]
 pub(crate) async fn post(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -117,6 +140,25 @@ async fn statements_body(headers: &HeaderMap, body: Bytes) -> Result<StatementsB
 
 /// `PUT /xapi/statements?statementId=…`: one statement with that id. Answers 204 as `POST`
 /// answers 200.
+#[utoipa::path(
+    put,
+    path = "/xapi/statements",
+    tag = crate::XAPI_TAG,
+    operation_id = "xapi_put_statement",
+    summary = "Store one statement under the id given",
+    params(
+        ("X-Experience-API-Version" = String, Header, description = "The xAPI version of the request: 1.0.x or 2.0.0."),
+        ("statementId" = String, Query, description = "The statement's id."),
+    ),
+    request_body(content = serde_json::Value, description = "One statement", content_type = "application/json"),
+    responses(
+        (status = 204, description = "Stored (or already stored with the same content)"),
+        (status = 400, description = "The statement breaks a rule of xAPI; the message names the field", body = ErrorBody),
+        (status = 401, description = "No or wrong credentials", body = ErrorBody),
+        (status = 409, description = "The id is stored with other content", body = ErrorBody),
+        (status = 503, description = "Kafka cannot take the statement now; retry", body = ErrorBody),
+    ),
+)]
 pub(crate) async fn put_statement(
     State(state): State<AppState>,
     Authenticated(principal): Authenticated,

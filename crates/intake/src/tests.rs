@@ -17,7 +17,7 @@ use tower::ServiceExt as _;
 
 use super::*;
 
-fn app() -> Router {
+fn app() -> axum::Router {
     let kafka = KafkaConfig {
         // Nothing listens here; no test below may reach the broker.
         brokers: "127.0.0.1:1".to_owned(),
@@ -52,6 +52,8 @@ fn app() -> Router {
         metrics: None,
         readiness: None,
     }))
+    .split_for_parts()
+    .0
 }
 
 fn authorization() -> String {
@@ -349,7 +351,9 @@ async fn ready_says_why_not_until_the_check_passes() {
         Some(learnstream_http::Readiness::new(move || {
             (!check.load(Ordering::Relaxed)).then_some("the sink has not joined its group yet")
         })),
-    );
+    )
+    .split_for_parts()
+    .0;
     let request = || Request::get("/ready").body(Body::empty()).unwrap();
     let response = router.clone().oneshot(request()).await.unwrap();
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
