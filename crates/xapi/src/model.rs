@@ -29,6 +29,7 @@ where
     T::deserialize(deserializer).map(Some)
 }
 
+#[serde_with::apply(Option => #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")])]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(
     bound(deserialize = "'de: 'a"),
@@ -36,60 +37,21 @@ where
     expecting = "a statement object"
 )]
 pub struct Statement<'a> {
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub id: Option<Text<'a>>,
     pub actor: Actor<'a>,
     pub verb: Verb<'a>,
     pub object: StatementObject<'a>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub result: Option<Box<StatementResult<'a>>>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub context: Option<Box<Context<'a>>>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub timestamp: Option<Text<'a>>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub stored: Option<Text<'a>>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub authority: Option<Actor<'a>>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub version: Option<Text<'a>>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub attachments: Option<Vec<Attachment<'a>>>,
 }
 
 /// An Agent or a Group (identified or anonymous), as actor, authority, instructor, team or member.
+#[serde_with::apply(Option => #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")])]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(
     bound(deserialize = "'de: 'a"),
@@ -97,48 +59,13 @@ pub struct Statement<'a> {
     expecting = "an Agent or Group object"
 )]
 pub struct Actor<'a> {
-    #[serde(
-        rename = "objectType",
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "objectType")]
     pub object_type: Option<Text<'a>>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub name: Option<Text<'a>>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub mbox: Option<Text<'a>>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub mbox_sha1sum: Option<Text<'a>>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub openid: Option<Text<'a>>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub account: Option<Account<'a>>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub member: Option<Vec<Actor<'a>>>,
 }
 
@@ -154,6 +81,7 @@ pub struct Account<'a> {
     pub name: Text<'a>,
 }
 
+#[serde_with::apply(Option => #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")])]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(
     bound(deserialize = "'de: 'a"),
@@ -162,17 +90,13 @@ pub struct Account<'a> {
 )]
 pub struct Verb<'a> {
     pub id: Text<'a>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub display: Option<LanguageMap<'a>>,
 }
 
 /// The object of a statement: an Activity (the default), an Agent or Group, a StatementRef or a
 /// SubStatement. One struct holds the properties of all five; `validate.rs` checks that only
 /// those of the object's type are present.
+#[serde_with::apply(Option => #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")])]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(
     bound(deserialize = "'de: 'a"),
@@ -180,104 +104,24 @@ pub struct Verb<'a> {
     expecting = "an Activity, Agent, Group, StatementRef or SubStatement object"
 )]
 pub struct StatementObject<'a> {
-    #[serde(
-        rename = "objectType",
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "objectType")]
     pub object_type: Option<Text<'a>>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub id: Option<Text<'a>>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub definition: Option<Box<ActivityDefinition<'a>>>,
     // Agent or Group
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub name: Option<Text<'a>>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub mbox: Option<Text<'a>>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub mbox_sha1sum: Option<Text<'a>>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub openid: Option<Text<'a>>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub account: Option<Account<'a>>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub member: Option<Vec<Actor<'a>>>,
     // SubStatement
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub actor: Option<Box<Actor<'a>>>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub verb: Option<Verb<'a>>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub object: Option<Box<StatementObject<'a>>>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub result: Option<Box<StatementResult<'a>>>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub context: Option<Box<Context<'a>>>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub timestamp: Option<Text<'a>>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub attachments: Option<Vec<Attachment<'a>>>,
 }
 
@@ -302,6 +146,7 @@ impl<'a> StatementObject<'a> {
 }
 
 /// An Activity where only an Activity may stand (context activities).
+#[serde_with::apply(Option => #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")])]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(
     bound(deserialize = "'de: 'a"),
@@ -309,22 +154,13 @@ impl<'a> StatementObject<'a> {
     expecting = "an Activity object"
 )]
 pub struct Activity<'a> {
-    #[serde(
-        rename = "objectType",
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "objectType")]
     pub object_type: Option<Text<'a>>,
     pub id: Text<'a>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub definition: Option<Box<ActivityDefinition<'a>>>,
 }
 
+#[serde_with::apply(Option => #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")])]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(
     bound(deserialize = "'de: 'a"),
@@ -332,84 +168,25 @@ pub struct Activity<'a> {
     expecting = "an Activity definition object"
 )]
 pub struct ActivityDefinition<'a> {
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub name: Option<LanguageMap<'a>>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub description: Option<LanguageMap<'a>>,
-    #[serde(
-        rename = "type",
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "type")]
     pub activity_type: Option<Text<'a>>,
-    #[serde(
-        rename = "moreInfo",
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "moreInfo")]
     pub more_info: Option<Text<'a>>,
-    #[serde(
-        rename = "interactionType",
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "interactionType")]
     pub interaction_type: Option<Text<'a>>,
-    #[serde(
-        rename = "correctResponsesPattern",
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "correctResponsesPattern")]
     pub correct_responses_pattern: Option<Vec<Text<'a>>>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub choices: Option<Vec<InteractionComponent<'a>>>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub scale: Option<Vec<InteractionComponent<'a>>>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub source: Option<Vec<InteractionComponent<'a>>>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub target: Option<Vec<InteractionComponent<'a>>>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub steps: Option<Vec<InteractionComponent<'a>>>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub extensions: Option<Extensions>,
 }
 
+#[serde_with::apply(Option => #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")])]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(
     bound(deserialize = "'de: 'a"),
@@ -418,14 +195,10 @@ pub struct ActivityDefinition<'a> {
 )]
 pub struct InteractionComponent<'a> {
     pub id: Text<'a>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub description: Option<LanguageMap<'a>>,
 }
 
+#[serde_with::apply(Option => #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")])]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(
     bound(deserialize = "'de: 'a"),
@@ -433,74 +206,26 @@ pub struct InteractionComponent<'a> {
     expecting = "a result object"
 )]
 pub struct StatementResult<'a> {
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub score: Option<Score>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub success: Option<bool>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub completion: Option<bool>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub response: Option<Text<'a>>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub duration: Option<Text<'a>>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub extensions: Option<Extensions>,
 }
 
 /// Scores keep the number as sent (`15` stays `15`, `0.75` stays `0.75`).
+#[serde_with::apply(Option => #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")])]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, expecting = "a score object")]
 pub struct Score {
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub scaled: Option<Number>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub raw: Option<Number>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub min: Option<Number>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub max: Option<Number>,
 }
 
+#[serde_with::apply(Option => #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")])]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(
     bound(deserialize = "'de: 'a"),
@@ -508,76 +233,21 @@ pub struct Score {
     expecting = "a context object"
 )]
 pub struct Context<'a> {
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub registration: Option<Text<'a>>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub instructor: Option<Actor<'a>>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub team: Option<Actor<'a>>,
-    #[serde(
-        rename = "contextActivities",
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "contextActivities")]
     pub context_activities: Option<ContextActivities<'a>>,
     /// xAPI 2.0 only.
-    #[serde(
-        rename = "contextAgents",
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "contextAgents")]
     pub context_agents: Option<Vec<ContextAgent<'a>>>,
     /// xAPI 2.0 only.
-    #[serde(
-        rename = "contextGroups",
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "contextGroups")]
     pub context_groups: Option<Vec<ContextGroup<'a>>>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub revision: Option<Text<'a>>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub platform: Option<Text<'a>>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub language: Option<Text<'a>>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub statement: Option<StatementRef<'a>>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub extensions: Option<Extensions>,
 }
 
@@ -699,6 +369,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for OneOrMany<'a> {
     }
 }
 
+#[serde_with::apply(Option => #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")])]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(
     bound(deserialize = "'de: 'a"),
@@ -709,15 +380,11 @@ pub struct ContextAgent<'a> {
     #[serde(rename = "objectType")]
     pub object_type: Text<'a>,
     pub agent: Actor<'a>,
-    #[serde(
-        rename = "relevantTypes",
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "relevantTypes")]
     pub relevant_types: Option<Vec<Text<'a>>>,
 }
 
+#[serde_with::apply(Option => #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")])]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(
     bound(deserialize = "'de: 'a"),
@@ -728,12 +395,7 @@ pub struct ContextGroup<'a> {
     #[serde(rename = "objectType")]
     pub object_type: Text<'a>,
     pub group: Actor<'a>,
-    #[serde(
-        rename = "relevantTypes",
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "relevantTypes")]
     pub relevant_types: Option<Vec<Text<'a>>>,
 }
 
@@ -749,6 +411,7 @@ pub struct StatementRef<'a> {
     pub id: Text<'a>,
 }
 
+#[serde_with::apply(Option => #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")])]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(
     bound(deserialize = "'de: 'a"),
@@ -759,21 +422,11 @@ pub struct Attachment<'a> {
     #[serde(rename = "usageType")]
     pub usage_type: Text<'a>,
     pub display: LanguageMap<'a>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub description: Option<LanguageMap<'a>>,
     #[serde(rename = "contentType")]
     pub content_type: Text<'a>,
     pub length: u64,
     pub sha2: Text<'a>,
-    #[serde(
-        rename = "fileUrl",
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "fileUrl")]
     pub file_url: Option<Text<'a>>,
 }
