@@ -1,6 +1,7 @@
 //! Engagement of one learner from their statements: activity per day, sessions, time on task,
 //! streaks, completion, and whether they are at risk.
 
+use learnstream_xapi::ObjectType;
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
@@ -132,7 +133,7 @@ pub(crate) fn measure(
                 time_on_task_seconds: 0.0,
             })
             .statements += 1;
-        if statement.object_type == "Activity" {
+        if statement.object_type == ObjectType::Activity.as_str() {
             attempted.insert(statement.object_id.as_str());
             let completes = statement.result_completion == Some(true)
                 || rules.completion_verbs.contains(&statement.verb_id);

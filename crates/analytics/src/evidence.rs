@@ -1,6 +1,7 @@
 //! From a learner's statement to evidence of competencies: which competencies it is evidence for
 //! (alignment), and how strong the evidence is (the configurable score rules).
 
+use learnstream_xapi::ObjectType;
 use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
@@ -152,7 +153,8 @@ impl Alignments {
                 weight: 1.0,
             })
             .collect();
-        let object = (statement.object_type == "Activity").then_some(&statement.object_id);
+        let object = (statement.object_type == ObjectType::Activity.as_str())
+            .then_some(&statement.object_id);
         for activity in object.into_iter().chain(&statement.context_activities) {
             for alignment in self.by_activity.get(activity).into_iter().flatten() {
                 match aligned

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use learnstream_kafka::{Backoff, GroupProgress, KafkaConfig, decode_batch, retry_until_cancelled};
-use learnstream_xapi::{VOIDED_VERB, extract_columns};
+use learnstream_xapi::{ObjectType, VOIDED_VERB, extract_columns};
 use rdkafka::Message as _;
 use rdkafka::consumer::{CommitMode, Consumer as _, StreamConsumer};
 use rdkafka::message::BorrowedMessage;
@@ -95,8 +95,10 @@ impl Cycle {
                 continue;
             };
             let tenant = batch.tenant.to_string();
+            let voiding =
+                columns.verb_id == VOIDED_VERB && columns.object_type == ObjectType::StatementRef;
             let statement = LearnerStatement::from(columns);
-            if statement.verb_id == VOIDED_VERB && statement.object_type == "StatementRef" {
+            if voiding {
                 // The target's learner is found when the cycle is published.
                 self.touched
                     .voided

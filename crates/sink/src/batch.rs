@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use learnstream_kafka::{AttachmentData, DecodedBatch, decode_batch, encode_batch};
 use learnstream_store::{AttachmentRow, FilterMatches, StatementRow, VoidRow};
-use learnstream_xapi::{VOIDED_VERB, extract_columns};
+use learnstream_xapi::{ObjectType, VOIDED_VERB, extract_columns};
 use uuid::Uuid;
 
 use crate::SinkConfig;
@@ -263,7 +263,7 @@ pub(crate) fn voidable_ids(rows: &[StatementRow]) -> BTreeMap<String, Vec<Uuid>>
 }
 
 fn statement_ref(row: &StatementRow) -> Option<Uuid> {
-    (row.object_type == "StatementRef")
+    (row.object_type == ObjectType::StatementRef.as_str())
         .then(|| Uuid::try_parse(&row.object_id).ok())
         .flatten()
 }

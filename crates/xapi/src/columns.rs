@@ -2,7 +2,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::error::Path;
-use crate::model::{Actor, Context, Statement, StatementObject, Text};
+use crate::model::{Actor, Context, ObjectType, Statement, StatementObject, Text};
 use crate::time::parse_duration;
 use crate::{Error, Result};
 
@@ -18,8 +18,7 @@ pub struct StatementColumns {
     /// `mbox_sha1sum:…`, `openid:…` or `account:<homePage>|<name>`; empty for an anonymous Group.
     pub actor_ifi: String,
     pub verb_id: String,
-    /// `Activity`, `Agent`, `Group`, `StatementRef` or `SubStatement`.
-    pub object_type: String,
+    pub object_type: ObjectType,
     /// The Activity IRI, the StatementRef UUID or the Agent/Group identifier as in `actor_ifi`;
     /// empty for a SubStatement.
     pub object_id: String,
@@ -79,10 +78,18 @@ pub fn extract_columns(json: &str) -> Result<StatementColumns> {
     let stored_us = u64::try_from(unix_micros(stored))
         .map_err(|_| Error::invalid(&root.key("stored"), "must not be before 1970"))?;
     let object = &statement.object;
-    let object_id = match object.kind() {
-        "Agent" | "Group" => actor_identifier(&object.as_actor()),
-        "SubStatement" => String::new(),
-        _ => object.id.as_deref().unwrap_or_default().to_owned(),
+    let object_type = object.kind().ok_or_else(|| {
+        Error::invalid(
+            &root.key("object").key("objectType"),
+            "names no xAPI object type",
+        )
+    })?;
+    let object_id = match object_type {
+        ObjectType::Agent | ObjectType::Group => actor_identifier(&object.as_actor()),
+        ObjectType::SubStatement => String::new(),
+        ObjectType::Activity | ObjectType::StatementRef => {
+            object.id.as_deref().unwrap_or_default().to_owned()
+        }
     };
     let registration = statement
         .context
@@ -107,7 +114,7 @@ pub fn extract_columns(json: &str) -> Result<StatementColumns> {
         timestamp_us: unix_micros(timestamp),
         actor_ifi: actor_identifier(&statement.actor),
         verb_id: statement.verb.id.to_string(),
-        object_type: object.kind().to_owned(),
+        object_type,
         object_id,
         registration,
         result_success: result.and_then(|result| result.success),
@@ -168,7 +175,7 @@ fn extension_competencies(object: &StatementObject<'_>) -> Vec<String> {
 fn own_agents(actor: &Actor<'_>, object: &StatementObject<'_>) -> Vec<String> {
     let mut agents = Vec::new();
     push_identifier(&mut agents, actor);
-    if matches!(object.kind(), "Agent" | "Group") {
+    if object.kind().is_some_and(ObjectType::is_actor) {
         push_identifier(&mut agents, &object.as_actor());
     }
     agents
@@ -182,7 +189,7 @@ fn related_agents(statement: &Statement<'_>) -> Vec<String> {
         push_with_members(&mut agents, authority);
     }
     push_context_agents(&mut agents, statement.context.as_deref());
-    if statement.object.kind() == "SubStatement" {
+    if statement.object.kind() == Some(ObjectType::SubStatement) {
         let sub = &statement.object;
         if let Some(actor) = &sub.actor {
             push_with_members(&mut agents, actor);
@@ -198,7 +205,7 @@ fn related_agents(statement: &Statement<'_>) -> Vec<String> {
 }
 
 fn push_object_agents(agents: &mut Vec<String>, object: &StatementObject<'_>) {
-    if matches!(object.kind(), "Agent" | "Group") {
+    if object.kind().is_some_and(ObjectType::is_actor) {
         push_with_members(agents, &object.as_actor());
     }
 }
@@ -234,7 +241,7 @@ fn push_identifier(agents: &mut Vec<String>, actor: &Actor<'_>) {
 
 fn own_activities(object: &StatementObject<'_>) -> Vec<String> {
     match (object.kind(), &object.id) {
-        ("Activity", Some(id)) => vec![id.to_string()],
+        (Some(ObjectType::Activity), Some(id)) => vec![id.to_string()],
         _ => Vec::new(),
     }
 }
@@ -242,7 +249,7 @@ fn own_activities(object: &StatementObject<'_>) -> Vec<String> {
 fn related_activities(statement: &Statement<'_>) -> Vec<String> {
     let mut activities = own_activities(&statement.object);
     push_context_activities(&mut activities, statement.context.as_deref());
-    if statement.object.kind() == "SubStatement" {
+    if statement.object.kind() == Some(ObjectType::SubStatement) {
         if let Some(object) = &statement.object.object {
             activities.extend(own_activities(object));
         }
@@ -324,7 +331,7 @@ mod tests {
         assert_eq!(columns.timestamp_us, 1_795_428_000_000_000);
         assert_eq!(columns.actor_ifi, "account:https://sis.example.org|s-42");
         assert_eq!(columns.verb_id, "http://adlnet.gov/expapi/verbs/scored");
-        assert_eq!(columns.object_type, "Activity");
+        assert_eq!(columns.object_type, ObjectType::Activity);
         assert_eq!(columns.object_id, "https://example.org/quiz/7");
         assert_eq!(
             columns.registration.map(|id| id.to_string()).as_deref(),
@@ -376,7 +383,7 @@ mod tests {
             r#""object": {"objectType": "Agent", "mbox": "mailto:teacher@example.org"}"#,
         );
         let columns = extract_columns(&json).unwrap();
-        assert_eq!(columns.object_type, "Agent");
+        assert_eq!(columns.object_type, ObjectType::Agent);
         assert_eq!(columns.object_id, "mbox:mailto:teacher@example.org");
         assert_eq!(
             columns.agents,

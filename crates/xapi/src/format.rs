@@ -5,7 +5,7 @@
 use std::str::FromStr;
 
 use crate::model::{
-    Activity, ActivityDefinition, Actor, Attachment, Context, LanguageMap, Statement,
+    Activity, ActivityDefinition, Actor, Attachment, Context, LanguageMap, ObjectType, Statement,
     StatementObject,
 };
 
@@ -154,18 +154,18 @@ fn ids_actor(actor: &mut Actor<'_>) {
 
 fn ids_object(object: &mut StatementObject<'_>) {
     match object.kind() {
-        "Activity" => {
+        Some(ObjectType::Activity) => {
             // An Activity is its IRI: `objectType` says nothing an id does not.
             object.definition = None;
             object.object_type = None;
         }
-        "Agent" | "Group" => {
+        Some(ObjectType::Agent | ObjectType::Group) => {
             let mut actor = object.as_actor();
             ids_actor(&mut actor);
             object.name = actor.name;
             object.member = actor.member;
         }
-        "SubStatement" => {
+        Some(ObjectType::SubStatement) => {
             if let Some(actor) = &mut object.actor {
                 ids_actor(actor);
             }

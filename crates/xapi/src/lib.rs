@@ -25,6 +25,7 @@ mod format;
 mod memo;
 pub mod model;
 mod normalize;
+mod object_type;
 mod query;
 #[cfg(test)]
 mod test_support;
@@ -39,6 +40,7 @@ pub use error::{Error, JsonPath, Result};
 pub use format::{LanguagePreference, StatementFormat, format_statement};
 pub use model::{Actor, Statement};
 pub use normalize::{Authority, NormalizeContext, NormalizedStatement, normalize_body, parse_body};
+pub use object_type::ObjectType;
 pub use query::{agent_parameter, iri_parameter, time_parameter, uuid_parameter};
 pub use text::Text;
 pub use validate::{VOIDED_VERB, validate_statement};

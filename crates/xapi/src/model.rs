@@ -13,6 +13,7 @@ use serde::de::{MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Number, Value};
 
+pub use crate::object_type::ObjectType;
 pub use crate::text::Text;
 
 /// A language map: RFC 5646 language tag to text.
@@ -67,6 +68,20 @@ pub struct Actor<'a> {
     pub openid: Option<Text<'a>>,
     pub account: Option<Account<'a>>,
     pub member: Option<Vec<Actor<'a>>>,
+}
+
+impl Actor<'_> {
+    /// The actor's type, `Agent` when absent; `None` when `objectType` names no type.
+    pub fn kind(&self) -> Option<ObjectType> {
+        self.object_type
+            .as_deref()
+            .map_or(Some(ObjectType::Agent), ObjectType::named)
+    }
+
+    /// Whether `objectType` is present and names `kind`.
+    pub fn declares(&self, kind: ObjectType) -> bool {
+        self.object_type.as_deref() == Some(kind.as_str())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -126,9 +141,11 @@ pub struct StatementObject<'a> {
 }
 
 impl<'a> StatementObject<'a> {
-    /// The object's type, `Activity` when absent.
-    pub fn kind(&self) -> &str {
-        self.object_type.as_deref().unwrap_or("Activity")
+    /// The object's type, `Activity` when absent; `None` when `objectType` names no type.
+    pub fn kind(&self) -> Option<ObjectType> {
+        self.object_type
+            .as_deref()
+            .map_or(Some(ObjectType::Activity), ObjectType::named)
     }
 
     /// The Agent or Group properties of this object.

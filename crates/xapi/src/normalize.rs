@@ -5,7 +5,7 @@ use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
 use crate::error::{JsonPath, Path};
-use crate::model::{Account, Actor, Context, Statement};
+use crate::model::{Account, Actor, Context, ObjectType, Statement};
 use crate::time::parse_timestamp;
 use crate::validate::{VOIDED_VERB, validate_statement_at};
 use crate::{Error, Result, XapiVersion};
@@ -42,7 +42,7 @@ impl Authority {
     /// account of that name on the LRS's home page.
     pub fn of_credential(username: &str, home_page: &str) -> Self {
         Authority::new(Actor {
-            object_type: Some("Agent".into()),
+            object_type: Some(ObjectType::Agent.as_str().into()),
             name: Some(username.to_owned().into()),
             account: Some(Account {
                 home_page: home_page.to_owned().into(),

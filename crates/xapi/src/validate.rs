@@ -11,7 +11,7 @@ use crate::error::Path;
 use crate::memo::ValidityMemo;
 use crate::model::{
     Account, Activity, ActivityDefinition, Actor, Attachment, Context, Extensions,
-    InteractionComponent, LanguageMap, Statement, StatementObject, StatementResult,
+    InteractionComponent, LanguageMap, ObjectType, Statement, StatementObject, StatementResult,
 };
 use crate::text::Text;
 use crate::time::parse_timestamp;
@@ -61,7 +61,9 @@ impl Validator {
         self.actor(&path.key("actor"), &statement.actor)?;
         verb(&path.key("verb"), &statement.verb)?;
         self.object(&path.key("object"), &statement.object, false)?;
-        if statement.verb.id == VOIDED_VERB && statement.object.kind() != "StatementRef" {
+        if statement.verb.id == VOIDED_VERB
+            && statement.object.kind() != Some(ObjectType::StatementRef)
+        {
             // Data 2.3.2: a voiding statement's object is a StatementRef.
             return fail(
                 &path.key("object").key("objectType"),
@@ -94,10 +96,9 @@ impl Validator {
 
     /// Data 2.4.2: Agents and Groups.
     fn actor(&self, path: &Path<'_>, actor: &Actor<'_>) -> Result<()> {
-        let kind = actor.object_type.as_deref().unwrap_or("Agent");
         let identifiers = identifier_count(actor);
-        match kind {
-            "Agent" => {
+        match actor.kind() {
+            Some(ObjectType::Agent) => {
                 if actor.member.is_some() {
                     return fail(&path.key("member"), "an Agent has no members");
                 }
@@ -108,7 +109,7 @@ impl Validator {
                     );
                 }
             }
-            "Group" => {
+            Some(ObjectType::Group) => {
                 if identifiers > 1 {
                     return fail(
                         path,
@@ -126,11 +127,7 @@ impl Validator {
                         let members_path = path.key("member");
                         for (index, member) in members.iter().enumerate() {
                             let member_path = members_path.index(index);
-                            if member
-                                .object_type
-                                .as_deref()
-                                .is_some_and(|kind| kind != "Agent")
-                            {
+                            if member.kind() != Some(ObjectType::Agent) {
                                 return fail(
                                     &member_path.key("objectType"),
                                     "a Group's members must be Agents",
@@ -157,7 +154,7 @@ impl Validator {
     /// two Agents, the application and the user.
     fn authority(&self, path: &Path<'_>, authority: &Actor<'_>) -> Result<()> {
         self.actor(path, authority)?;
-        if authority.object_type.as_deref() != Some("Group") {
+        if !authority.declares(ObjectType::Group) {
             return Ok(());
         }
         if identifier_count(authority) != 0 {
@@ -174,10 +171,15 @@ impl Validator {
 
     /// Data 2.4.4: the object, by its type. `nested` is true inside a SubStatement.
     fn object(&self, path: &Path<'_>, object: &StatementObject<'_>, nested: bool) -> Result<()> {
-        let kind = object.kind();
+        let Some(kind) = object.kind() else {
+            return fail(
+                &path.key("objectType"),
+                "must be Activity, Agent, Group, StatementRef or SubStatement",
+            );
+        };
         let allowed: &[&str] = match kind {
-            "Activity" => &["objectType", "id", "definition"],
-            "Agent" | "Group" => &[
+            ObjectType::Activity => &["objectType", "id", "definition"],
+            ObjectType::Agent | ObjectType::Group => &[
                 "objectType",
                 "name",
                 "mbox",
@@ -186,8 +188,8 @@ impl Validator {
                 "account",
                 "member",
             ],
-            "StatementRef" => &["objectType", "id"],
-            "SubStatement" => &[
+            ObjectType::StatementRef => &["objectType", "id"],
+            ObjectType::SubStatement => &[
                 "objectType",
                 "actor",
                 "verb",
@@ -197,12 +199,6 @@ impl Validator {
                 "timestamp",
                 "attachments",
             ],
-            _ => {
-                return fail(
-                    &path.key("objectType"),
-                    "must be Activity, Agent, Group, StatementRef or SubStatement",
-                );
-            }
         };
         if let Some(property) = present_properties(object)
             .into_iter()
@@ -214,7 +210,7 @@ impl Validator {
             );
         }
         match kind {
-            "Activity" => {
+            ObjectType::Activity => {
                 let Some(id) = &object.id else {
                     return fail(&path.key("id"), "is required");
                 };
@@ -223,14 +219,14 @@ impl Validator {
                     activity_definition(&path.key("definition"), definition)?;
                 }
             }
-            "Agent" | "Group" => self.actor(path, &object.as_actor())?,
-            "StatementRef" => {
+            ObjectType::Agent | ObjectType::Group => self.actor(path, &object.as_actor())?,
+            ObjectType::StatementRef => {
                 let Some(id) = &object.id else {
                     return fail(&path.key("id"), "is required");
                 };
                 uuid(&path.key("id"), id)?;
             }
-            _ => {
+            ObjectType::SubStatement => {
                 if nested {
                     return fail(
                         &path.key("objectType"),
@@ -283,7 +279,7 @@ impl Validator {
             self.actor(&path.key("instructor"), instructor)?;
         }
         if let Some(team) = &context.team {
-            if team.object_type.as_deref() != Some("Group") {
+            if !team.declares(ObjectType::Group) {
                 return fail(
                     &path.key("team").key("objectType"),
                     "the team must be a Group",
@@ -323,12 +319,7 @@ impl Validator {
             if context_agent.object_type != "contextAgent" {
                 return fail(&agent_path.key("objectType"), "must be contextAgent");
             }
-            if context_agent
-                .agent
-                .object_type
-                .as_deref()
-                .is_some_and(|kind| kind != "Agent")
-            {
+            if context_agent.agent.kind() != Some(ObjectType::Agent) {
                 return fail(&agent_path.key("agent").key("objectType"), "must be Agent");
             }
             self.actor(&agent_path.key("agent"), &context_agent.agent)?;
@@ -343,7 +334,7 @@ impl Validator {
             if context_group.object_type != "contextGroup" {
                 return fail(&group_path.key("objectType"), "must be contextGroup");
             }
-            if context_group.group.object_type.as_deref() != Some("Group") {
+            if !context_group.group.declares(ObjectType::Group) {
                 return fail(&group_path.key("group").key("objectType"), "must be Group");
             }
             self.actor(&group_path.key("group"), &context_group.group)?;
@@ -352,7 +343,7 @@ impl Validator {
                 context_group.relevant_types.as_deref(),
             )?;
         }
-        let object_is_activity = object.kind() == "Activity";
+        let object_is_activity = object.kind() == Some(ObjectType::Activity);
         if context.revision.is_some() && !object_is_activity {
             return fail(
                 &path.key("revision"),
@@ -369,7 +360,7 @@ impl Validator {
             language_tag(&path.key("language"), language)?;
         }
         if let Some(statement) = &context.statement {
-            if statement.object_type != "StatementRef" {
+            if statement.object_type != ObjectType::StatementRef.as_str() {
                 return fail(
                     &path.key("statement").key("objectType"),
                     "must be StatementRef",
@@ -473,7 +464,7 @@ fn context_activity(path: &Path<'_>, activity: &Activity<'_>) -> Result<()> {
     if activity
         .object_type
         .as_deref()
-        .is_some_and(|kind| kind != "Activity")
+        .is_some_and(|kind| kind != ObjectType::Activity.as_str())
     {
         return fail(
             &path.key("objectType"),
