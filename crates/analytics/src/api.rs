@@ -36,7 +36,7 @@ use crate::mastery::MethodName;
 use crate::report::{self, CompetencyMastery, EngagementReport, by_learner};
 use learnstream_store::{ClassStudent, LearnerStatement, PageEntry, RosterClass};
 
-use crate::store::{AnalyticsStore, now_us};
+use crate::store::AnalyticsStore;
 use crate::{AnalyticsConfig, Error};
 
 /// Where the API document is served.
@@ -226,7 +226,7 @@ impl Period {
             text.as_deref()
                 .map(|text| {
                     learnstream_xapi::time_parameter(name, text)
-                        .map(|instant| (instant.unix_timestamp_nanos() / 1000) as i64)
+                        .map(learnstream_xapi::unix_micros)
                         .map_err(|_| {
                             ApiError::bad_request(format!(
                                 "{name}: must be an RFC 3339 timestamp such as 2026-09-01T00:00:00Z"
@@ -245,7 +245,7 @@ impl Period {
         Ok(Range {
             since_us: since.unwrap_or(i64::MIN),
             until_us: until.unwrap_or(i64::MAX),
-            as_of_us: until.unwrap_or(now_us() as i64),
+            as_of_us: until.unwrap_or_else(learnstream_xapi::now_micros),
         })
     }
 }

@@ -260,9 +260,7 @@ fn date_of_day(day: i64) -> String {
 
 /// RFC 3339 with milliseconds, UTC.
 pub(crate) fn rfc3339(unix_us: i64) -> String {
-    let instant = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(unix_us) * 1000)
-        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    instant
+    learnstream_xapi::from_unix_micros(unix_us)
         .format(&time::macros::format_description!(
             "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
         ))

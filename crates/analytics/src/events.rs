@@ -20,7 +20,7 @@ use crate::mastery::MethodName;
 use crate::report::{CompetencyMastery, by_learner, mastery};
 use learnstream_store::PublishedMastery;
 
-use crate::store::{AnalyticsStore, now_us};
+use crate::store::AnalyticsStore;
 use crate::{AnalyticsConfig, Error, Result};
 
 pub(crate) const EVENT_SCHEMA: &str = "learnstream.mastery-changed.v1";
@@ -134,7 +134,7 @@ impl MasteryPublisher {
             return Ok(());
         }
         let computed = started.elapsed();
-        let computed_at = rfc3339(now_us() as i64);
+        let computed_at = rfc3339(learnstream_xapi::now_micros());
         let sends = changes.iter().map(|(learner, current, before)| {
             let event = event(tenant, learner, current.as_ref(), *before, &computed_at);
             let key = format!("{tenant}\n{learner}");

@@ -151,7 +151,7 @@ impl AnalyticsStore {
     /// Replaces the tenant's alignments with these: those no longer listed are deleted.
     pub async fn replace_alignments(&self, tenant: &str, alignments: &[Alignment]) -> Result<()> {
         let current = self.alignments(tenant).await?;
-        let version = now_us();
+        let version = version_now();
         let mut insert = self
             .client
             .insert::<AlignmentWrite<'_>>("competency_alignments")
@@ -220,7 +220,7 @@ impl AnalyticsStore {
     /// Replaces the tenant's roster users: those no longer listed are deleted.
     pub async fn replace_users(&self, tenant: &str, users: &[RosterUser]) -> Result<()> {
         let current = self.roster_users(tenant).await?;
-        let version = now_us();
+        let version = version_now();
         let mut insert = self.client.insert::<UserWrite<'_>>("roster_users").await?;
         let listed = users.iter().map(|user| (user, 0));
         let gone = current
@@ -248,7 +248,7 @@ impl AnalyticsStore {
     /// Replaces the tenant's roster classes: those no longer listed are deleted.
     pub async fn replace_classes(&self, tenant: &str, classes: &[RosterClass]) -> Result<()> {
         let current = self.roster_classes(tenant).await?;
-        let version = now_us();
+        let version = version_now();
         let mut insert = self
             .client
             .insert::<ClassWrite<'_>>("roster_classes")
@@ -280,7 +280,7 @@ impl AnalyticsStore {
         enrollments: &[RosterEnrollment],
     ) -> Result<()> {
         let current = self.roster_enrollments(tenant).await?;
-        let version = now_us();
+        let version = version_now();
         let mut insert = self
             .client
             .insert::<EnrollmentWrite<'_>>("roster_enrollments")
@@ -348,7 +348,7 @@ impl AnalyticsStore {
         tenant: &str,
         published: &[PublishedMastery],
     ) -> Result<()> {
-        let version = now_us();
+        let version = version_now();
         let mut insert = self
             .client
             .insert::<PublishedWrite<'_>>("mastery_published")
@@ -390,11 +390,9 @@ impl AnalyticsStore {
     }
 }
 
-/// Now, µs since the Unix epoch.
-pub(crate) fn now_us() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |since| since.as_micros() as u64)
+/// The version of a replacing write (the tables' `version` column): now, in µs.
+fn version_now() -> u64 {
+    learnstream_xapi::now_micros().unsigned_abs()
 }
 
 /// A statement for unit tests: an Activity object, no result.

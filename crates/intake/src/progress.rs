@@ -18,6 +18,7 @@ use std::sync::{Arc, Condvar, Mutex, Weak};
 use std::time::Duration;
 
 use learnstream_kafka::{GroupProgress, KafkaConfig};
+use learnstream_xapi::{from_unix_micros, truncate_to_micros, unix_micros};
 use serde::Deserialize;
 use time::OffsetDateTime;
 use tokio::sync::watch;
@@ -136,7 +137,7 @@ impl Progress {
         let stored = truncate_to_micros(OffsetDateTime::now_utc());
         let ticket = writes.next_ticket;
         writes.next_ticket += 1;
-        let key = (micros(stored), ticket);
+        let key = (unix_micros(stored), ticket);
         writes.unreadable.insert(key, None);
         Write {
             shared: Arc::clone(&self.shared),
@@ -158,7 +159,7 @@ impl Progress {
     pub fn consistent_through(&self) -> OffsetDateTime {
         let writes = self.shared.lock();
         match writes.unreadable.keys().next() {
-            Some(&(oldest_micros, _)) => from_micros(oldest_micros - 1),
+            Some(&(oldest_micros, _)) => from_unix_micros(oldest_micros - 1),
             None => truncate_to_micros(OffsetDateTime::now_utc()),
         }
     }
@@ -337,17 +338,4 @@ fn waiting_partitions(writes: &Writes) -> BTreeSet<i32> {
         .flatten()
         .map(|position| position.partition)
         .collect()
-}
-
-fn truncate_to_micros(instant: OffsetDateTime) -> OffsetDateTime {
-    from_micros(micros(instant))
-}
-
-fn micros(instant: OffsetDateTime) -> i64 {
-    (instant.unix_timestamp_nanos() / 1_000) as i64
-}
-
-fn from_micros(micros: i64) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1_000)
-        .expect("microseconds taken from the clock are a valid instant")
 }

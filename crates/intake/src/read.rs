@@ -295,11 +295,11 @@ impl Request {
                 .unwrap_or_default(),
             related_activities: boolean(value, "related_activities")?,
             since_us: value("since")
-                .map(|since| time_parameter("since", since).map(micros))
+                .map(|since| time_parameter("since", since).map(stored_micros))
                 .transpose()?
                 .unwrap_or(0),
             until_us: value("until")
-                .map(|until| time_parameter("until", until).map(micros))
+                .map(|until| time_parameter("until", until).map(stored_micros))
                 .transpose()?,
             ascending: boolean(value, "ascending")?,
             limit: if limit == 0 {
@@ -338,7 +338,7 @@ impl Page {
 
     /// Bounds the query at `consistent_through` unless it already ends earlier.
     fn bounded_by(mut self, consistent_through: OffsetDateTime) -> Page {
-        let bound = micros(consistent_through);
+        let bound = stored_micros(consistent_through);
         self.until_us = Some(self.until_us.map_or(bound, |until| until.min(bound)));
         self
     }
@@ -515,8 +515,10 @@ fn boolean<'a>(value: impl Fn(&str) -> Option<&'a str>, name: &str) -> Result<bo
     }
 }
 
-fn micros(instant: OffsetDateTime) -> u64 {
-    u64::try_from(instant.unix_timestamp_nanos() / 1_000).unwrap_or(0)
+/// An instant as a bound of `stored` (µs, unsigned: nothing is stored before 1970, so an
+/// earlier instant bounds like the epoch).
+fn stored_micros(instant: OffsetDateTime) -> u64 {
+    u64::try_from(learnstream_xapi::unix_micros(instant)).unwrap_or(0)
 }
 
 /// `format` in a `more` token, by its parameter value.

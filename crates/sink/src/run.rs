@@ -536,9 +536,7 @@ impl Sink {
         match received {
             Ok(message) => {
                 if let Some(created) = message.timestamp().to_millis() {
-                    let now = std::time::SystemTime::now()
-                        .duration_since(std::time::UNIX_EPOCH)
-                        .map_or(0, |since| since.as_millis() as i64);
+                    let now = learnstream_xapi::now_micros() / 1000;
                     metrics::histogram!(DELIVERY_SECONDS)
                         .record(now.saturating_sub(created).max(0) as f64 / 1000.0);
                 }

@@ -3,7 +3,7 @@ use uuid::Uuid;
 
 use crate::error::Path;
 use crate::model::{Actor, Context, ObjectType, Statement, StatementObject, Text};
-use crate::time::parse_duration;
+use crate::time::{parse_duration, unix_micros};
 use crate::{Error, Result};
 
 /// The typed columns stored beside the raw statement, read from a normalized statement.
@@ -297,11 +297,6 @@ pub fn actor_identifier(actor: &Actor<'_>) -> String {
 fn parse_instant(path: &Path<'_>, text: &str) -> Result<OffsetDateTime> {
     // Normalized statements carry RFC 3339 or (1.0.x) ISO 8601 times; the 1.0 rules read both.
     crate::time::parse_timestamp(path, text, crate::XapiVersion::V1_0)
-}
-
-fn unix_micros(instant: OffsetDateTime) -> i64 {
-    // Every instant `time` can represent (years -9999..=9999) fits in i64 microseconds.
-    (instant.unix_timestamp_nanos() / 1_000) as i64
 }
 
 #[cfg(test)]

@@ -43,5 +43,6 @@ pub use normalize::{Authority, NormalizeContext, NormalizedStatement, normalize_
 pub use object_type::ObjectType;
 pub use query::{agent_parameter, iri_parameter, time_parameter, uuid_parameter};
 pub use text::Text;
+pub use time::{from_unix_micros, now_micros, truncate_to_micros, unix_micros};
 pub use validate::{VOIDED_VERB, validate_statement};
 pub use version::XapiVersion;

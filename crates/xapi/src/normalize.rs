@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use crate::error::{JsonPath, Path};
 use crate::model::{Account, Actor, Context, ObjectType, Statement};
-use crate::time::parse_timestamp;
+use crate::time::{parse_timestamp, truncate_to_micros};
 use crate::validate::{VOIDED_VERB, validate_statement_at};
 use crate::{Error, Result, XapiVersion};
 
@@ -393,13 +393,6 @@ struct Assigned {
     id: Uuid,
     /// A 2.0 timestamp was written again in UTC: the client's text no longer holds.
     rewrote_timestamp: bool,
-}
-
-fn truncate_to_micros(instant: OffsetDateTime) -> OffsetDateTime {
-    let micros = instant.microsecond();
-    instant
-        .replace_microsecond(micros)
-        .expect("a microsecond read from a valid instant is valid")
 }
 
 pub(crate) fn format_timestamp(instant: OffsetDateTime) -> String {

@@ -1,10 +1,40 @@
-//! Timestamps (Data 4.5) and durations (Data 4.6).
+//! Timestamps (Data 4.5) and durations (Data 4.6), and learnstream's one clock unit: an instant
+//! as microseconds since the Unix epoch (`i64`, negative before 1970), as ClickHouse stores
+//! `stored` and `timestamp`.
 
 use time::format_description::well_known::{Iso8601, Rfc3339};
 use time::{OffsetDateTime, PrimitiveDateTime};
 
 use crate::error::Path;
 use crate::{Error, Result, XapiVersion};
+
+/// `instant` in microseconds since the Unix epoch. Every instant `time` represents (years
+/// -9999..=9999) fits.
+pub fn unix_micros(instant: OffsetDateTime) -> i64 {
+    (instant.unix_timestamp_nanos() / 1_000) as i64
+}
+
+/// The instant `micros` microseconds after the Unix epoch, clamped to what `time` represents.
+pub fn from_unix_micros(micros: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1_000).unwrap_or(if micros < 0 {
+        PrimitiveDateTime::MIN.assume_utc()
+    } else {
+        PrimitiveDateTime::MAX.assume_utc()
+    })
+}
+
+/// Now, in microseconds since the Unix epoch.
+pub fn now_micros() -> i64 {
+    unix_micros(OffsetDateTime::now_utc())
+}
+
+/// `instant` without its nanoseconds below the microsecond: what ClickHouse keeps of it.
+pub fn truncate_to_micros(instant: OffsetDateTime) -> OffsetDateTime {
+    let micros = instant.microsecond();
+    instant
+        .replace_microsecond(micros)
+        .expect("a microsecond read from a valid instant is valid")
+}
 
 /// Parses a timestamp. xAPI 1.0.x takes ISO 8601 (a time without a zone is read as UTC); 2.0
 /// takes RFC 3339. Both refuse the "unknown local offset" forms `-00`, `-0000` and `-00:00`.
@@ -180,5 +210,22 @@ mod tests {
         ] {
             assert!(parse_duration(&path, invalid).is_err(), "{invalid}");
         }
+    }
+
+    #[test]
+    fn microseconds_round_trip_and_clamp_outside_what_time_represents() {
+        let instant = OffsetDateTime::from_unix_timestamp_nanos(1_795_428_000_123_456_789).unwrap();
+        let micros = unix_micros(instant);
+        assert_eq!(micros, 1_795_428_000_123_456);
+        assert_eq!(from_unix_micros(micros), truncate_to_micros(instant));
+        assert_eq!(unix_micros(from_unix_micros(-1)), -1);
+        assert_eq!(
+            from_unix_micros(i64::MAX),
+            PrimitiveDateTime::MAX.assume_utc()
+        );
+        assert_eq!(
+            from_unix_micros(i64::MIN),
+            PrimitiveDateTime::MIN.assume_utc()
+        );
     }
 }
