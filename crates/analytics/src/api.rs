@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use tower_http::trace::TraceLayer;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
+use utoipa::{IntoParams, IntoResponses, Modify, OpenApi, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -45,6 +45,81 @@ const DISTRICT_TAG: &str = "district";
 const ROSTER_TAG: &str = "roster";
 const DEFAULT_PAGE: u64 = 100;
 const MAX_PAGE: u64 = 1000;
+
+/// The errors of a read that takes parameters.
+#[derive(IntoResponses)]
+#[allow(
+    dead_code,
+    reason = "describes the error answers; handlers answer ApiError"
+)]
+enum ReadErrors {
+    /// A parameter is invalid; the message names it.
+    #[response(status = 400)]
+    BadRequest(ErrorBody),
+    /// No or wrong credentials.
+    #[response(status = 401)]
+    Unauthorized(ErrorBody),
+    /// ClickHouse cannot answer now; retry.
+    #[response(status = 503)]
+    Unavailable(ErrorBody),
+}
+
+/// The errors of a read of a class: [`ReadErrors`], and 404 for a class the roster lacks.
+#[derive(IntoResponses)]
+#[allow(
+    dead_code,
+    reason = "describes the error answers; handlers answer ApiError"
+)]
+enum ClassReadErrors {
+    /// A parameter is invalid; the message names it.
+    #[response(status = 400)]
+    BadRequest(ErrorBody),
+    /// No or wrong credentials.
+    #[response(status = 401)]
+    Unauthorized(ErrorBody),
+    /// No such class in the imported roster.
+    #[response(status = 404)]
+    NotFound(ErrorBody),
+    /// ClickHouse cannot answer now; retry.
+    #[response(status = 503)]
+    Unavailable(ErrorBody),
+}
+
+/// The errors of a read without parameters.
+#[derive(IntoResponses)]
+#[allow(
+    dead_code,
+    reason = "describes the error answers; handlers answer ApiError"
+)]
+enum ListErrors {
+    /// No or wrong credentials.
+    #[response(status = 401)]
+    Unauthorized(ErrorBody),
+    /// ClickHouse cannot answer now; retry.
+    #[response(status = 503)]
+    Unavailable(ErrorBody),
+}
+
+/// The errors of an import.
+#[derive(IntoResponses)]
+#[allow(
+    dead_code,
+    reason = "describes the error answers; handlers answer ApiError"
+)]
+enum ImportErrors {
+    /// The file has an error; the message names the line and column.
+    #[response(status = 400)]
+    BadRequest(ErrorBody),
+    /// No or wrong credentials.
+    #[response(status = 401)]
+    Unauthorized(ErrorBody),
+    /// The body is not text/csv.
+    #[response(status = 415)]
+    UnsupportedMediaType(ErrorBody),
+    /// ClickHouse cannot take the import now; retry.
+    #[response(status = 503)]
+    Unavailable(ErrorBody),
+}
 
 /// What the district API needs.
 #[derive(Clone)]
@@ -297,9 +372,7 @@ struct StatementPage {
     params(Learner, PageParameters),
     responses(
         (status = 200, description = "One page", body = StatementPage),
-        (status = 400, description = "A parameter is invalid; the message names it", body = ErrorBody),
-        (status = 401, description = "No or wrong credentials", body = ErrorBody),
-        (status = 503, description = "ClickHouse cannot answer now; retry", body = ErrorBody),
+        ReadErrors,
     ),
 )]
 async fn learner_statements(
@@ -443,9 +516,7 @@ struct LearnerMastery {
     params(Learner, Period),
     responses(
         (status = 200, description = "Mastery per competency with evidence", body = LearnerMastery),
-        (status = 400, description = "A parameter is invalid; the message names it", body = ErrorBody),
-        (status = 401, description = "No or wrong credentials", body = ErrorBody),
-        (status = 503, description = "ClickHouse cannot answer now; retry", body = ErrorBody),
+        ReadErrors,
     ),
 )]
 async fn learner_mastery(
@@ -499,9 +570,7 @@ struct LearnerEngagement {
     params(Learner, Period),
     responses(
         (status = 200, description = "Engagement", body = LearnerEngagement),
-        (status = 400, description = "A parameter is invalid; the message names it", body = ErrorBody),
-        (status = 401, description = "No or wrong credentials", body = ErrorBody),
-        (status = 503, description = "ClickHouse cannot answer now; retry", body = ErrorBody),
+        ReadErrors,
     ),
 )]
 async fn learner_engagement(
@@ -554,8 +623,7 @@ impl From<RosterClass> for Class {
     operation_id = "classes",
     responses(
         (status = 200, description = "Classes", body = Classes),
-        (status = 401, description = "No or wrong credentials", body = ErrorBody),
-        (status = 503, description = "ClickHouse cannot answer now; retry", body = ErrorBody),
+        ListErrors,
     ),
 )]
 async fn classes(
@@ -720,10 +788,7 @@ struct Bucket {
     params(ClassId, Period),
     responses(
         (status = 200, description = "Class mastery", body = ClassMastery),
-        (status = 400, description = "A parameter is invalid; the message names it", body = ErrorBody),
-        (status = 401, description = "No or wrong credentials", body = ErrorBody),
-        (status = 404, description = "No such class in the imported roster", body = ErrorBody),
-        (status = 503, description = "ClickHouse cannot answer now; retry", body = ErrorBody),
+        ClassReadErrors,
     ),
 )]
 async fn class_mastery(
@@ -815,10 +880,7 @@ struct ClassDay {
     params(ClassId, Period),
     responses(
         (status = 200, description = "Class engagement", body = ClassEngagement),
-        (status = 400, description = "A parameter is invalid; the message names it", body = ErrorBody),
-        (status = 401, description = "No or wrong credentials", body = ErrorBody),
-        (status = 404, description = "No such class in the imported roster", body = ErrorBody),
-        (status = 503, description = "ClickHouse cannot answer now; retry", body = ErrorBody),
+        ClassReadErrors,
     ),
 )]
 async fn class_engagement(
@@ -893,10 +955,7 @@ struct StudentAtRisk {
     params(ClassId, Period),
     responses(
         (status = 200, description = "Students at risk", body = ClassAtRisk),
-        (status = 400, description = "A parameter is invalid; the message names it", body = ErrorBody),
-        (status = 401, description = "No or wrong credentials", body = ErrorBody),
-        (status = 404, description = "No such class in the imported roster", body = ErrorBody),
-        (status = 503, description = "ClickHouse cannot answer now; retry", body = ErrorBody),
+        ClassReadErrors,
     ),
 )]
 async fn class_at_risk(
@@ -941,8 +1000,7 @@ struct AlignmentList {
     operation_id = "alignments",
     responses(
         (status = 200, description = "Alignments", body = AlignmentList),
-        (status = 401, description = "No or wrong credentials", body = ErrorBody),
-        (status = 503, description = "ClickHouse cannot answer now; retry", body = ErrorBody),
+        ListErrors,
     ),
 )]
 async fn alignments(
@@ -1017,10 +1075,7 @@ async fn import_csv<T>(
     request_body(content = String, description = "alignments.csv", content_type = "text/csv"),
     responses(
         (status = 200, description = "Imported", body = Imported),
-        (status = 400, description = "The file has an error; the message names the line and column", body = ErrorBody),
-        (status = 401, description = "No or wrong credentials", body = ErrorBody),
-        (status = 415, description = "The body is not text/csv", body = ErrorBody),
-        (status = 503, description = "ClickHouse cannot take the import now; retry", body = ErrorBody),
+        ImportErrors,
     ),
 )]
 async fn put_alignments(
@@ -1054,10 +1109,7 @@ async fn put_alignments(
     request_body(content = String, description = "users.csv", content_type = "text/csv"),
     responses(
         (status = 200, description = "Imported", body = Imported),
-        (status = 400, description = "The file has an error; the message names the line and column", body = ErrorBody),
-        (status = 401, description = "No or wrong credentials", body = ErrorBody),
-        (status = 415, description = "The body is not text/csv", body = ErrorBody),
-        (status = 503, description = "ClickHouse cannot take the import now; retry", body = ErrorBody),
+        ImportErrors,
     ),
 )]
 async fn put_users(
@@ -1088,10 +1140,7 @@ async fn put_users(
     request_body(content = String, description = "classes.csv", content_type = "text/csv"),
     responses(
         (status = 200, description = "Imported", body = Imported),
-        (status = 400, description = "The file has an error; the message names the line and column", body = ErrorBody),
-        (status = 401, description = "No or wrong credentials", body = ErrorBody),
-        (status = 415, description = "The body is not text/csv", body = ErrorBody),
-        (status = 503, description = "ClickHouse cannot take the import now; retry", body = ErrorBody),
+        ImportErrors,
     ),
 )]
 async fn put_classes(
@@ -1120,10 +1169,7 @@ async fn put_classes(
     request_body(content = String, description = "enrollments.csv", content_type = "text/csv"),
     responses(
         (status = 200, description = "Imported", body = Imported),
-        (status = 400, description = "The file has an error; the message names the line and column", body = ErrorBody),
-        (status = 401, description = "No or wrong credentials", body = ErrorBody),
-        (status = 415, description = "The body is not text/csv", body = ErrorBody),
-        (status = 503, description = "ClickHouse cannot take the import now; retry", body = ErrorBody),
+        ImportErrors,
     ),
 )]
 async fn put_enrollments(
