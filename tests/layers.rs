@@ -74,3 +74,13 @@ fn the_table_is_read_as_written() {
     assert_eq!(read["a"], 0);
     assert_eq!(read["c"], 1);
 }
+
+/// The tests run the product as it is built: no test-only dependency may switch on
+/// `serde_json/preserve_order` (as `oas3`'s default features do), which would make every JSON
+/// object of the product an insertion-ordered map in the tests only.
+#[test]
+fn json_objects_are_the_products_sorted_maps_in_the_tests_too() {
+    let object: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(r#"{"b": 1, "a": 2}"#).unwrap();
+    assert_eq!(object.keys().next().map(String::as_str), Some("a"));
+}

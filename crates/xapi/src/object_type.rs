@@ -36,9 +36,15 @@ impl ObjectType {
 
     /// The type `text` names, if it names one (exactly: xAPI's types are case-sensitive).
     pub fn named(text: &str) -> Option<ObjectType> {
-        ObjectType::ALL
-            .into_iter()
-            .find(|kind| kind.as_str() == text)
+        // A match, not a search of ALL: the sink asks this several times per statement.
+        match text {
+            "Activity" => Some(ObjectType::Activity),
+            "Agent" => Some(ObjectType::Agent),
+            "Group" => Some(ObjectType::Group),
+            "StatementRef" => Some(ObjectType::StatementRef),
+            "SubStatement" => Some(ObjectType::SubStatement),
+            _ => None,
+        }
     }
 
     /// An Agent or a Group: an actor.
