@@ -495,6 +495,16 @@ async fn bad_requests_are_refused_with_the_field_named() -> anyhow::Result<()> {
         .send()
         .await?;
     assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    // The media type is read as a media type: a longer name that begins with text/csv is not it.
+    let response = district
+        .http
+        .put(format!("{}/district/alignments", app.base_url))
+        .basic_auth(USERNAME, Some(PASSWORD))
+        .header("Content-Type", "text/csvx")
+        .body("activity_id,competency_id\n")
+        .send()
+        .await?;
+    assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
 
     let (status, body) = district.get("/district/classes/nope/mastery").await?;
     assert_eq!(status, StatusCode::NOT_FOUND);

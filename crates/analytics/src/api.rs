@@ -18,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use learnstream_http::{
     ApiError, Authenticated, BodyGuard, Credentials, ErrorBody, ErrorCode, OPERATIONS_TAG,
-    cors_layer, guard_body, track_http,
+    cors_layer, guard_body, media, track_http,
 };
 use learnstream_store::StatementStore;
 use serde::de::DeserializeOwned;
@@ -1027,11 +1027,7 @@ enum Imported {
 
 /// A CSV body, or 415 naming the expected type.
 fn csv_body(headers: &HeaderMap, body: &str) -> Result<(), ApiError> {
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or("");
-    if !content_type.starts_with("text/csv") {
+    if !media::is_media_type(media::content_type(headers), "text/csv") {
         return Err(ApiError::new(
             ErrorCode::UnsupportedMediaType,
             "Content-Type: must be text/csv",

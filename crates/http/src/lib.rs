@@ -2,13 +2,15 @@
 //! type and its codes (the status and JSON shape of every error answer), the configured
 //! credentials and the [`Authenticated`] principal of a request, and the [`BodyGuard`] that
 //! checks credentials before a body is read and reads it under a limit and a deadline; CORS,
-//! the HTTP metrics layer, and the operational routes (`/health`, `/ready`, `/metrics`). The
-//! intake (`/xapi`) and the district API (`/district`) both build on it.
+//! the HTTP metrics layer, the operational routes (`/health`, `/ready`, `/metrics`) and the
+//! reading of media types ([`media`]). The intake (`/xapi`) and the district API (`/district`)
+//! both build on it.
 
 mod auth;
 mod cors;
 mod error;
 mod guard;
+pub mod media;
 mod metrics;
 mod ops;
 

@@ -13,12 +13,12 @@ use axum::response::{IntoResponse, Response};
 
 use learnstream_xapi::XapiVersion;
 
-use crate::media;
 use crate::read;
 use crate::state::AppState;
 use crate::statements;
 use learnstream_http::ApiError;
 use learnstream_http::Authenticated;
+use learnstream_http::media;
 
 /// The form fields that are headers of the carried request.
 const HEADER_FIELDS: [&str; 6] = [

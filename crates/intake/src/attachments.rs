@@ -22,8 +22,8 @@ use learnstream_xapi::{NormalizedStatement, Statement, same_statement};
 use sha2::{Digest as _, Sha256};
 
 use crate::jws::{Jws, JwsError};
-use crate::media;
 use learnstream_http::ApiError;
+use learnstream_http::media;
 
 /// The usage type of a statement signature (Data 2.6).
 pub(crate) const SIGNATURE_USAGE_TYPE: &str = "http://adlnet.gov/expapi/attachments/signature";

@@ -13,7 +13,6 @@ mod config;
 mod gate;
 mod jws;
 mod known_ids;
-mod media;
 mod metrics;
 mod progress;
 mod read;

@@ -22,10 +22,10 @@ use uuid::Uuid;
 
 use crate::attachments::{self, StatementsBody};
 use crate::coalesce::SubmitError;
-use crate::media;
 use crate::metrics::{PRODUCE_FAILURES, STATEMENTS_ACCEPTED};
 use crate::state::AppState;
 use learnstream_http::WriteMode;
+use learnstream_http::media;
 use learnstream_http::{ApiError, ErrorBody, ErrorCode};
 use learnstream_http::{Authenticated, Principal};
 

@@ -1,11 +1,11 @@
 //! Reading a request's `Content-Type`: statements arrive as JSON, as `multipart/mixed` with
-//! attachments, or (the 1.0.3 alternate syntax) as a form.
+//! attachments, or (the 1.0.3 alternate syntax) as a form; imports of the district API as CSV.
 
 use axum::http::HeaderMap;
 use axum::http::header::CONTENT_TYPE;
 
 /// The `Content-Type` header, or empty when absent or not text.
-pub(crate) fn content_type(headers: &HeaderMap) -> &str {
+pub fn content_type(headers: &HeaderMap) -> &str {
     headers
         .get(CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
@@ -13,7 +13,7 @@ pub(crate) fn content_type(headers: &HeaderMap) -> &str {
 }
 
 /// Whether a `Content-Type` value names `media_type`, parameters aside and in any case.
-pub(crate) fn is_media_type(content_type: &str, media_type: &str) -> bool {
+pub fn is_media_type(content_type: &str, media_type: &str) -> bool {
     content_type
         .split(';')
         .next()
