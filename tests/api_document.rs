@@ -21,8 +21,14 @@ async fn the_served_document_is_openapi_3_and_describes_every_route() -> anyhow:
     let config = isolated_config(&kafka_brokers());
     let app = Process::start(LEARNSTREAM, &config, "serve").await?;
     let base_url = format!("http://{}", app.http_address);
-    let response = reqwest::get(format!("{base_url}/district/openapi.json")).await?;
+    // A browser tool on another origin reads the document, as it calls the API.
+    let response = reqwest::Client::new()
+        .get(format!("{base_url}/district/openapi.json"))
+        .header("origin", "https://tools.example.org")
+        .send()
+        .await?;
     assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["access-control-allow-origin"], "*");
     let text = response.text().await?;
 
     // A valid OpenAPI 3 document, as a typed reader of the specification reads it.
@@ -94,6 +100,19 @@ async fn the_served_document_is_openapi_3_and_describes_every_route() -> anyhow:
             "{method} {path} is described but not served: {status} {body}"
         );
     }
+
+    // The document's requests count by route, as every other route's do.
+    let metrics = reqwest::get(format!("{base_url}/metrics"))
+        .await?
+        .text()
+        .await?;
+    assert!(
+        metrics
+            .lines()
+            .any(|line| line.starts_with("learnstream_http_requests_total{")
+                && line.contains("route=\"/district/openapi.json\"")),
+        "{metrics}"
+    );
 
     // Required fields are marked: a client generated from the document may rely on them.
     let required = |schema: &str| -> BTreeSet<String> {

@@ -26,18 +26,16 @@ struct Column {
     default_kind: String,
 }
 
-/// A row type: its table, its fields with the ClickHouse type each one's `RowBinary` encodes,
-/// and whether learnstream inserts it (then every column it leaves out needs a default). Every
-/// table row is inserted today; the flag keeps the rule for a row that is only read whole.
+/// A row type: its table and its fields with the ClickHouse type each one's `RowBinary`
+/// encodes. Every table row is inserted, so every column it leaves out needs a default.
 #[derive(Debug)]
 struct RowType {
     name: &'static str,
     table: &'static str,
     fields: Vec<(String, String)>,
-    inserted: bool,
 }
 
-fn row_type<'de, T: TableRow + Deserialize<'de>>(inserted: bool) -> RowType {
+fn row_type<'de, T: TableRow + Deserialize<'de>>() -> RowType {
     let mut tracer = Tracer::new(TracerConfig::default().is_human_readable(false));
     let (format, _) = tracer
         .trace_simple_type::<T>()
@@ -58,7 +56,6 @@ fn row_type<'de, T: TableRow + Deserialize<'de>>(inserted: bool) -> RowType {
             .iter()
             .map(|field| (field.name.clone(), clickhouse_type(&field.value)))
             .collect(),
-        inserted,
     }
 }
 
@@ -97,16 +94,16 @@ fn wire_type(kind: &str) -> String {
 
 fn every_row_type() -> Vec<RowType> {
     vec![
-        row_type::<MigrationRow<'_>>(true),
-        row_type::<StatementRow>(true),
-        row_type::<AttachmentRow>(true),
-        row_type::<LookupRow<'_>>(true),
-        row_type::<VoidRow>(true),
-        row_type::<AlignmentWrite<'_>>(true),
-        row_type::<UserWrite<'_>>(true),
-        row_type::<ClassWrite<'_>>(true),
-        row_type::<EnrollmentWrite<'_>>(true),
-        row_type::<PublishedWrite<'_>>(true),
+        row_type::<MigrationRow<'_>>(),
+        row_type::<StatementRow>(),
+        row_type::<AttachmentRow>(),
+        row_type::<LookupRow<'_>>(),
+        row_type::<VoidRow>(),
+        row_type::<AlignmentWrite<'_>>(),
+        row_type::<UserWrite<'_>>(),
+        row_type::<ClassWrite<'_>>(),
+        row_type::<EnrollmentWrite<'_>>(),
+        row_type::<PublishedWrite<'_>>(),
     ]
 }
 
@@ -147,14 +144,12 @@ fn mismatches(rows: &[RowType], columns: &[Column]) -> Vec<String> {
                 row.name
             ));
         }
-        if row.inserted {
-            for column in table.iter().filter(|column| column.default_kind.is_empty()) {
-                if !row.fields.iter().any(|(field, _)| *field == column.name) {
-                    faults.push(format!(
-                        "{}: an insert leaves out {}.{}, which has no default",
-                        row.name, row.table, column.name
-                    ));
-                }
+        for column in table.iter().filter(|column| column.default_kind.is_empty()) {
+            if !row.fields.iter().any(|(field, _)| *field == column.name) {
+                faults.push(format!(
+                    "{}: an insert leaves out {}.{}, which has no default",
+                    row.name, row.table, column.name
+                ));
             }
         }
     }
@@ -221,7 +216,6 @@ fn a_wrong_field_type_or_order_is_a_mismatch() {
             .iter()
             .map(|(name, kind)| ((*name).to_owned(), (*kind).to_owned()))
             .collect(),
-        inserted: true,
     };
     assert!(mismatches(&[row(&[("a", "UInt64"), ("b", "String")])], &columns).is_empty());
     assert!(

@@ -18,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use learnstream_http::{
     ApiError, Authenticated, BodyGuard, Credentials, ErrorBody, ErrorCode, OPERATIONS_TAG,
-    cors_layer, guard_body, media, track_http,
+    XAPI_TAG, cors_layer, guard_body, media, track_http,
 };
 use learnstream_store::StatementStore;
 use serde::de::DeserializeOwned;
@@ -159,7 +159,7 @@ impl std::fmt::Debug for AnalyticsState {
     components(schemas(ErrorBody)),
     modifiers(&BasicAuth),
     tags(
-        (name = "xAPI", description = "The LRS: statements in and out (xAPI Communication 2.1) and the About resource"),
+        (name = XAPI_TAG, description = "The LRS: statements in and out (xAPI Communication 2.1) and the About resource"),
         (name = DISTRICT_TAG, description = "Learners' records, mastery and engagement, per learner and per class"),
         (name = ROSTER_TAG, description = "Imports of the roster and of the competency alignments"),
         (name = OPERATIONS_TAG, description = "Health, readiness and Prometheus metrics"),
@@ -213,8 +213,9 @@ pub fn router(state: AnalyticsState) -> OpenApiRouter {
 
 /// The process's router, with its API document served at [`DOCUMENT_PATH`]: `app` holds every
 /// route with its description (the district API's [`router`] as its base, the LRS's and the
-/// operational routes merged into it).
-pub fn serve_document(app: OpenApiRouter) -> Router {
+/// operational routes merged into it). The document's route has the district routes' CORS
+/// (a browser tool on another origin reads it) and HTTP metrics.
+pub fn serve_document(app: OpenApiRouter, cors_allowed_origins: &[String]) -> Router {
     let (router, document) = app.split_for_parts();
     let document = Bytes::from(
         document
@@ -225,7 +226,11 @@ pub fn serve_document(app: OpenApiRouter) -> Router {
         let document = document.clone();
         async move { ([(header::CONTENT_TYPE, "application/json")], document) }
     };
-    router.route(DOCUMENT_PATH, get(serve))
+    let document_route = get(serve)
+        .layer(cors_layer(cors_allowed_origins, &[], &[]))
+        .route_layer(middleware::from_fn(track_http))
+        .layer(TraceLayer::new_for_http());
+    router.route(DOCUMENT_PATH, document_route)
 }
 
 /// This document.

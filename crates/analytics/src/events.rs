@@ -242,10 +242,15 @@ pub struct MasteryChanged {
 
 /// Every event carries every field: those that may be null are required too.
 fn nullable_but_present(schema: &mut schemars::Schema) {
+    let properties: Vec<serde_json::Value> = schema
+        .get("properties")
+        .and_then(serde_json::Value::as_object)
+        .map(|properties| properties.keys().map(|name| name.as_str().into()).collect())
+        .unwrap_or_default();
     if let Some(serde_json::Value::Array(required)) = schema.get_mut("required") {
-        for field in ["value", "last_evidence_at", "previous"] {
-            if !required.iter().any(|name| name == field) {
-                required.push(field.into());
+        for property in properties {
+            if !required.contains(&property) {
+                required.push(property);
             }
         }
     }
@@ -299,7 +304,8 @@ fn event(
         },
         None => {
             let before = before.expect("an event has a current or a previous state");
-            // A method no longer known keeps the configured default's name.
+            // Only this build's method names are stored; one it does not know reads as the
+            // default method's.
             let method = before.method.parse().unwrap_or_default();
             common(&before.competency_id, method)
         }

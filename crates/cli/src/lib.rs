@@ -151,7 +151,10 @@ pub async fn start(
         }));
         // The district API's document is the base: its title, security and tags frame the
         // LRS's routes too.
-        learnstream_analytics::serve_document(district.merge(lrs))
+        learnstream_analytics::serve_document(
+            district.merge(lrs),
+            &config.http.cors_allowed_origins,
+        )
     } else {
         learnstream_http::ops_router(metrics, readiness)
             .split_for_parts()

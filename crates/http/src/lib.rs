@@ -19,4 +19,4 @@ pub use cors::cors_layer;
 pub use error::{ApiError, ErrorBody, ErrorCode, ErrorDetail, RETRY_AFTER_SECONDS};
 pub use guard::{BodyGuard, guard_body};
 pub use metrics::{describe as describe_metrics, track_http};
-pub use ops::{OPERATIONS_TAG, Readiness, ops_router};
+pub use ops::{OPERATIONS_TAG, Readiness, XAPI_TAG, ops_router};

@@ -40,6 +40,9 @@ struct Ops {
 /// The tag of the operational routes in the API document.
 pub const OPERATIONS_TAG: &str = "operations";
 
+/// The tag of the xAPI resources in the API document.
+pub const XAPI_TAG: &str = "xAPI";
+
 /// The operational routes every learnstream process serves: `GET /health` (the process is up
 /// and serving), `GET /ready` (it does its work: a sink has joined its group and holds its
 /// partitions; 503 with the reason until then) and, with a metrics handle, `GET /metrics` in

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 #[utoipa::path(
     get,
     path = "/xapi/about",
-    tag = crate::XAPI_TAG,
+    tag = learnstream_http::XAPI_TAG,
     operation_id = "xapi_about",
     summary = "The xAPI versions this LRS speaks",
     security(()),

@@ -41,9 +41,6 @@ pub use progress::{ConsistencyConfig, Progress, ProgressError};
 pub use serve::{ConnectionLimits, serve};
 pub use state::{AppState, AppStateParts};
 
-/// The tag of the xAPI resources in the API document.
-pub const XAPI_TAG: &str = "xAPI";
-
 /// The whole HTTP application, its routes described for the API document.
 pub fn router(state: AppState) -> OpenApiRouter {
     let statements = OpenApiRouter::new()

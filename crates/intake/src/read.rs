@@ -34,7 +34,7 @@ pub(crate) const MAX_PAGE_STATEMENTS: u64 = 500;
 #[utoipa::path(
     get,
     path = "/xapi/statements",
-    tag = crate::XAPI_TAG,
+    tag = learnstream_http::XAPI_TAG,
     operation_id = "xapi_get_statements",
     summary = "One statement by id, or a page of statements (xAPI Statement Resource)",
     description = "With `statementId` or `voidedStatementId`: that statement. Otherwise a StatementResult of the statements the filters match, newest stored first, with a `more` link to the next page. `attachments=true` answers multipart/mixed with the attachments' content.",

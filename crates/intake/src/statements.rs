@@ -70,7 +70,7 @@ pub(crate) fn insert_consistent_through(response: &mut Response, instant: Offset
 #[utoipa::path(
     post,
     path = "/xapi/statements",
-    tag = crate::XAPI_TAG,
+    tag = learnstream_http::XAPI_TAG,
     operation_id = "xapi_post_statements",
     summary = "Store one statement or an array of statements",
     description = "Answers the ids, in order, once Kafka has the statements durably (or, with the read-your-writes write mode, once they are readable). A statement with attachments comes as multipart/mixed. With `method=GET|PUT|POST` the request is in the alternate request syntax (a form body).",
@@ -143,7 +143,7 @@ async fn statements_body(headers: &HeaderMap, body: Bytes) -> Result<StatementsB
 #[utoipa::path(
     put,
     path = "/xapi/statements",
-    tag = crate::XAPI_TAG,
+    tag = learnstream_http::XAPI_TAG,
     operation_id = "xapi_put_statement",
     summary = "Store one statement under the id given",
     params(

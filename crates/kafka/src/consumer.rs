@@ -107,12 +107,13 @@ impl GroupProgress {
             let partitions: Vec<i32> = last.keys().copied().collect();
             let read =
                 tokio::task::spawn_blocking(move || reader.committed(partitions, FETCH_TIMEOUT));
-            match read.await {
-                Ok(Ok(committed)) if past(&committed, last) => return true,
-                Ok(Ok(_)) => {}
-                Ok(Err(error)) => {
-                    tracing::warn!(%error, topic = %self.topic, "reading a group's committed offsets")
-                }
+            let read = read
+                .await
+                .map_err(|error| error.to_string())
+                .and_then(|read| read.map_err(|error| error.to_string()));
+            match read {
+                Ok(committed) if past(&committed, last) => return true,
+                Ok(_) => {}
                 Err(error) => {
                     tracing::warn!(%error, topic = %self.topic, "reading a group's committed offsets")
                 }
@@ -127,7 +128,7 @@ impl GroupProgress {
 }
 
 /// How long one read of committed offsets may take before it is tried again.
-pub const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
+const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Whether `committed` is past `last` on every partition of `last`.
 fn past(committed: &BTreeMap<i32, i64>, last: &BTreeMap<i32, i64>) -> bool {

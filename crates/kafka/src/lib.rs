@@ -20,7 +20,7 @@ mod retry;
 
 pub use admin::ensure_topics;
 pub use config::KafkaConfig;
-pub use consumer::{FETCH_TIMEOUT, GroupProgress};
+pub use consumer::GroupProgress;
 pub use envelope::{
     AttachmentData, CONTENT_TYPE, CONTENT_TYPE_HEADER, DecodedBatch, SCHEMA_VERSION, decode_batch,
     encode_batch,
